@@ -1,0 +1,368 @@
+"""The ``letsnode`` command: a thin layer over ``letsnode.community`` and the core.
+
+Errors leave as one line on stderr, ``error: <what was wrong> [<code>]``, with exit code 1
+(2 for a malformed command line); nothing in the ledger changes when a command fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from letsnode import views
+from letsnode.auditing import AuditReport, audit_path, export_log
+from letsnode.clearing_tool import clearing
+from letsnode.community import Community
+from letsnode.core.amounts import parse_amount, parse_decimal
+from letsnode.core.entries import ACCOUNT_KINDS
+from letsnode.core.errors import InvalidInput, LetsError
+from letsnode.progress import counting_progress
+
+
+def fail(err: LetsError) -> NoReturn:
+    click.echo(f"error: {err} [{err.code}]", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except LetsError as err:
+        fail(err)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+class Context:
+    def __init__(self, data: Path) -> None:
+        self.data = data
+
+    @contextmanager
+    def community(self) -> Iterator[Community]:
+        with user_errors(), Community.opened(self.data) as community:
+            yield community
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("letsnode-data"),
+    envvar="LETSNODE_DATA",
+    show_default=True,
+    help="The community's data folder (also from LETSNODE_DATA).",
+)
+@click.version_option(package_name="letsnode")
+@click.pass_context
+def main(ctx: click.Context, data: Path) -> None:
+    """letsnode: a mutual-credit (LETS) community node."""
+    ctx.obj = Context(data)
+
+
+def limit_option(text: str | None, scale: int, what: str) -> int | None:
+    if text is None or text == "none":
+        return None
+    return parse_decimal(text, scale, what)
+
+
+@main.command()
+@click.option("--name", required=True, help="The community's name, e.g. 'Valencia Time Bank'.")
+@click.option("--short", required=True, help="Short name used in addresses (maria@SHORT).")
+@click.option("--unit", required=True, help="Unit code, e.g. HOUR or EUR.")
+@click.option(
+    "--scale", type=int, default=2, show_default=True, help="Decimal places of the unit (0 to 8)."
+)
+@click.option(
+    "--floor",
+    "floor_text",
+    default="0",
+    show_default=True,
+    help="Default floor of new accounts (≤ 0), in the unit.",
+)
+@click.option(
+    "--ceiling",
+    "ceiling_text",
+    default="none",
+    show_default=True,
+    help="Default ceiling of new accounts (≥ 0) or 'none'.",
+)
+@pass_ctx
+def init(
+    obj: Context, name: str, short: str, unit: str, scale: int, floor_text: str, ceiling_text: str
+) -> None:
+    """Create a new community (its node key and genesis entry) in the data folder."""
+    with user_errors():
+        if scale < 0 or scale > 8:
+            raise InvalidInput(f"scale must be a whole number from 0 to 8, got {scale}")
+        floor = parse_decimal(floor_text, scale, "floor")
+        ceiling = limit_option(ceiling_text, scale, "ceiling")
+        community = Community.create(
+            obj.data, name=name, short=short, unit=unit, scale=scale, floor=floor, ceiling=ceiling
+        )
+        g = community.genesis
+        community.close()
+    click.echo(f"created community {g.name} ({g.short}) in {obj.data}")
+    click.echo(f"id {g.community_id.hex()}")
+
+
+@main.command("id")
+@click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
+@pass_ctx
+def show_id(obj: Context, as_json: bool) -> None:
+    """Show the community's name, short name and id (its node's public key)."""
+    with obj.community() as c:
+        info = views.community_json(c.genesis)
+        info["entries"] = c.ledger.next_seq
+        info["head"] = c.ledger.head.hex()
+    if as_json:
+        emit_json(info)
+        return
+    echo_lines(
+        [
+            f"name     {info['name']}",
+            f"short    {info['short']}",
+            f"id       {info['id']}",
+            f"unit     {info['unit']} (scale {info['scale']})",
+            f"limits   floor {info['floor']}, ceiling {info['ceiling'] or 'none'}",
+            f"entries  {info['entries']}",
+            f"head     {info['head']}",
+        ]
+    )
+
+
+@main.group()
+def member() -> None:
+    """Admit members and manage their accounts."""
+
+
+@member.command("add")
+@click.argument("handle")
+@click.option("--floor", "floor_text", help="Floor (≤ 0) in the unit; community default if unset.")
+@click.option(
+    "--ceiling",
+    "ceiling_text",
+    help="Ceiling (≥ 0) in the unit, or 'none'; community default if unset.",
+)
+@click.option("--kind", type=click.Choice(ACCOUNT_KINDS[:3]), default="member", show_default=True)
+@click.option(
+    "--key",
+    "key_hex",
+    help="The member's own Ed25519 public key (64 hex digits); "
+    "without it a key pair is created in the data folder.",
+)
+@pass_ctx
+def member_add(
+    obj: Context,
+    handle: str,
+    floor_text: str | None,
+    ceiling_text: str | None,
+    kind: str,
+    key_hex: str | None,
+) -> None:
+    """Open an account for HANDLE."""
+    with obj.community() as c:
+        scale = c.genesis.scale
+        floor = None if floor_text is None else parse_decimal(floor_text, scale, "floor")
+        ceiling = limit_option(ceiling_text, scale, "ceiling")
+        key = parse_key(key_hex) if key_hex is not None else None
+        entry = c.admit(
+            handle,
+            key=key,
+            kind=kind,
+            floor=floor,
+            ceiling=ceiling,
+            default_ceiling=ceiling_text is None,
+        )
+        a = c.account(handle)
+        where = "" if key is not None else f", key in {c.member_key_path(handle)}"
+        click.echo(
+            f"admitted {handle} ({a.kind}, floor {c.fmt(a.floor)}, ceiling "
+            f"{'none' if a.ceiling is None else c.fmt(a.ceiling)}) as entry "
+            f"{entry.seq}{where}"
+        )
+
+
+def parse_key(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise InvalidInput(f"key {text!r} is not 64 hex digits (an Ed25519 public key)")
+    return key
+
+
+@member.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
+@pass_ctx
+def member_list(obj: Context, as_json: bool) -> None:
+    """List every account (same as 'balance')."""
+    show_balances(obj, None, as_json)
+
+
+@member.command("limits")
+@click.argument("handle")
+@click.option("--floor", "floor_text", required=True, help="New floor (≤ 0) in the unit.")
+@click.option("--ceiling", "ceiling_text", required=True, help="New ceiling (≥ 0) or 'none'.")
+@pass_ctx
+def member_limits(obj: Context, handle: str, floor_text: str, ceiling_text: str) -> None:
+    """Change HANDLE's floor and ceiling."""
+    with obj.community() as c:
+        scale = c.genesis.scale
+        entry = c.set_limits(
+            handle,
+            parse_decimal(floor_text, scale, "floor"),
+            limit_option(ceiling_text, scale, "ceiling"),
+        )
+        a = c.account(handle)
+        click.echo(
+            f"limits of {handle}: floor {c.fmt(a.floor)}, ceiling "
+            f"{'none' if a.ceiling is None else c.fmt(a.ceiling)} (entry {entry.seq})"
+        )
+
+
+def status_command(name: str, status: str, help_text: str) -> None:
+    @member.command(name, help=help_text)
+    @click.argument("handle")
+    @pass_ctx
+    def command(obj: Context, handle: str) -> None:
+        with obj.community() as c:
+            entry = c.set_status(handle, status)
+        click.echo(f"{handle} is now {status} (entry {entry.seq})")
+
+
+status_command("freeze", "frozen", "Freeze HANDLE: it can neither pay nor be paid.")
+status_command("unfreeze", "active", "Make a frozen account active again.")
+status_command("close", "closed", "Close HANDLE for good (its balance must be zero).")
+
+
+@main.command()
+@click.argument("payer")
+@click.argument("payee")
+@click.argument("amount")
+@click.option("--memo", default="", help="What the payment is for.")
+@pass_ctx
+def pay(obj: Context, payer: str, payee: str, amount: str, memo: str) -> None:
+    """PAYER pays PAYEE AMOUNT (a decimal in the community's unit), signed with PAYER's key."""
+    with obj.community() as c:
+        minor = parse_amount(amount, c.genesis.scale)
+        entry = c.pay(c.sign_order(payer, payee, minor, memo))
+        a = c.account(payer)
+        click.echo(
+            f"paid {c.fmt(minor)} {c.genesis.unit} from {payer} to {payee} "
+            f"(entry {entry.seq}); {payer}'s balance is {c.fmt(a.balance)}"
+        )
+
+
+def show_balances(obj: Context, handle: str | None, as_json: bool) -> None:
+    with obj.community() as c:
+        accounts = [c.account(handle)] if handle else c.accounts()
+        scale = c.genesis.scale
+        if as_json:
+            emit_json(
+                {
+                    "community": views.community_json(c.genesis),
+                    "accounts": [views.account_json(a, scale) for a in accounts],
+                }
+            )
+            return
+        click.echo(f"{c.genesis.name} ({c.genesis.short}), amounts in {c.genesis.unit}")
+        echo_lines(views.accounts_table(accounts, scale))
+
+
+@main.command()
+@click.argument("handle", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
+@pass_ctx
+def balance(obj: Context, handle: str | None, as_json: bool) -> None:
+    """Balances and limits of every account, or of HANDLE."""
+    show_balances(obj, handle, as_json)
+
+
+@main.command()
+@click.argument("handle", required=False)
+@click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N payments.")
+@click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
+@pass_ctx
+def history(obj: Context, handle: str | None, limit: int | None, as_json: bool) -> None:
+    """Payments, newest first: all of them, or those of HANDLE."""
+    with obj.community() as c:
+        rows = c.history(handle, limit)
+        scale = c.genesis.scale
+        if as_json:
+            emit_json(
+                {
+                    "community": views.community_json(c.genesis),
+                    "payments": [views.payment_json(p, scale) for p in rows],
+                }
+            )
+            return
+        if not rows:
+            click.echo("no payments yet")
+            return
+        echo_lines(views.history_table(rows, scale))
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def export(obj: Context, out: Path) -> None:
+    """Write the whole signed log to OUT in the replication format (protocol/SPEC.md)."""
+    with obj.community() as c:
+        count = export_log(c.store, c.ledger, out)
+    click.echo(f"exported {count} entries to {out}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--community", "expect_id", help="Fail unless the log's community id is this.")
+@click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
+def audit(source: Path, expect_id: str | None, as_json: bool) -> None:
+    """Verify a data folder or an exported log, trusting nothing stored in it.
+
+    Checks every node and member signature, the hash chain, every balance within its floor
+    and ceiling after every entry, nonces, and zero-sum; exit 1 names the first bad entry.
+    """
+    with user_errors():
+        report = run_audit(source, progress=not as_json)
+    failed = not report.ok
+    if expect_id is not None and report.ok and (report.community_id or b"").hex() != expect_id:
+        click.echo(
+            f"error: {source} is the log of community "
+            f"{(report.community_id or b'').hex()}, not {expect_id} [wrong_community]",
+            err=True,
+        )
+        sys.exit(1)
+    if as_json:
+        emit_json(views.audit_json(report))
+    else:
+        echo_lines(views.audit_lines(report))
+    if failed:
+        sys.exit(1)
+
+
+def run_audit(source: Path, progress: bool) -> AuditReport:
+    if not progress:
+        return audit_path(source)
+    with counting_progress("auditing", "entries") as advance:
+        return audit_path(source, advance)
+
+
+main.add_command(clearing)
