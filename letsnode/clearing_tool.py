@@ -13,21 +13,20 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from letsnode.core.amounts import INT64_MAX, MAX_SCALE, format_amount, parse_amount
 from letsnode.core.clearing import ClearingResult, Obligation, solve
 from letsnode.core.errors import InvalidInput
+from letsnode.progress import counting_progress
 
 HEADER = ["debtor", "creditor", "amount"]
 OUT_HEADER = ["debtor", "creditor", "amount", "setoff", "remaining"]
-PROGRESS_MIN_ROWS = 50_000  # below this the command is quick enough to need no progress bar
+PROGRESS_MIN_ROWS = 50_000  # smaller inputs finish too fast to need a progress bar
 _PROGRESS_STEP = 10_000  # rows between progress bar updates
 
 Report = Callable[[int], None]  # how many rows are done so far
@@ -62,23 +61,31 @@ def solve_command(obligations_csv: Path, scale: int, as_json: bool, out: Path | 
     """
     try:
         lines = _count_lines(obligations_csv)
-        with _progress(not as_json and lines > PROGRESS_MIN_ROWS) as stage:
-            obligations = read_obligations(obligations_csv, scale, stage("reading", lines - 1))
-            stage("solving", None)
+        shown = not as_json and lines > PROGRESS_MIN_ROWS
+        with _stage(shown, "reading", "rows", max(lines - 1, 0)) as progress:
+            obligations = read_obligations(obligations_csv, scale, progress)
+        with _stage(shown, "solving", "obligations", None):
             started = time.perf_counter()
             result = solve(obligations)
             seconds = time.perf_counter() - started
-            if out is not None:
-                write_setoff(out, obligations, result, scale, stage("writing", len(obligations)))
-    except (InvalidInput, OSError) as err:
-        message = err.message if isinstance(err, InvalidInput) else _os_error_text(err)
-        click.echo(f"error: {message}", err=True)
-        raise click.exceptions.Exit(1) from None
+        if out is not None:
+            with _stage(shown, "writing", "rows", len(obligations)) as progress:
+                write_setoff(out, obligations, result, scale, progress)
+    except InvalidInput as err:
+        _fail(err.message, err.code)
+    except OSError as err:
+        _fail(_os_error_text(err), "io_error")
     report = _report(len(obligations), result, scale, seconds)
     if as_json:
         click.echo(json.dumps(report))
     else:
         click.echo(_human_report(report))
+
+
+def _fail(message: str, code: str) -> NoReturn:
+    """One line on stderr in the form the main CLI uses, then exit code 1."""
+    click.echo(f"error: {message} [{code}]", err=True)
+    raise click.exceptions.Exit(1)
 
 
 def read_obligations(path: Path, scale: int, report: Report) -> list[Obligation]:
@@ -218,32 +225,14 @@ def _os_error_text(err: OSError) -> str:
     return f"{where}{err.strerror or err}"
 
 
-@contextlib.contextmanager
-def _progress(wanted: bool) -> Iterator[Callable[[str, int | None], Report]]:
-    """Yield ``stage(description, total) -> report(done)``.
+def _stage(
+    shown: bool, label: str, unit: str, total: int | None
+) -> contextlib.AbstractContextManager[Report]:
+    """A progress bar on stderr for one stage if ``shown`` (and stderr is a terminal)."""
+    if shown:
+        return counting_progress(label, unit, total)
+    return contextlib.nullcontext(_ignore_progress)
 
-    A rich bar on stderr if ``wanted`` and stderr is a terminal, otherwise no-ops, so
-    stdout and logs stay clean. Starting a stage marks the earlier ones complete.
-    """
-    console = Console(stderr=True)
-    if not (wanted and console.is_terminal):
-        yield lambda description, total: lambda done: None
-        return
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description:<8}"),
-        BarColumn(),
-        TextColumn("{task.completed:>10,.0f}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
-    def stage(description: str, total: int | None) -> Report:
-        for earlier in bar.tasks:
-            bar.update(earlier.id, total=earlier.completed or 1, completed=earlier.completed or 1)
-        task_id = bar.add_task(description, total=total)
-        return lambda done: bar.update(task_id, completed=done)
-
-    with bar:
-        yield stage
+def _ignore_progress(done: int) -> None:
+    """Progress report that goes nowhere."""

@@ -253,7 +253,7 @@ status_command("unfreeze", "active", "Make a frozen account active again.")
 status_command("close", "closed", "Close HANDLE for good (its balance must be zero).")
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("payer")
 @click.argument("payee")
 @click.argument("amount")

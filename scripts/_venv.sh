@@ -21,8 +21,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 STAMP=".venv/.letsnode-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  echo "installing letsnode and its dependencies into .venv (once) ..." >&2
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip \
+         && .venv/bin/python -m pip install --disable-pip-version-check -e ".[dev]"; } \
+       >.venv/install.log 2>&1; then
+    cat .venv/install.log >&2
+    echo "error: installing into .venv failed (log above, also in .venv/install.log)" >&2
+    exit 1
+  fi
   rm -f .venv/.letsnode-installed-*
   touch "$STAMP"
 fi

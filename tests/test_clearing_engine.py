@@ -56,7 +56,7 @@ def oracle_max_setoff(obligations: list[Obligation]) -> int:
             graph.add_edge(ob.debtor, ob.creditor, capacity=ob.amount, weight=1)
     if graph.number_of_edges() == 0:
         return 0
-    least_remaining, _ = nx.network_simplex(graph)
+    least_remaining: int = nx.network_simplex(graph)[0]
     return sum(ob.amount for ob in obligations) - least_remaining
 
 
@@ -263,7 +263,9 @@ def test_a_total_past_int64_names_the_obligation_where_it_overflows() -> None:
         Obligation("bob", "ann", 10),
         Obligation("bob", "cat", 1),
     ]
-    with pytest.raises(InvalidInput, match=r"obligation #2 \('bob' owes 'cat' 1\) takes the total"):
+    with pytest.raises(
+        InvalidInput, match=r"obligation at index 2 \('bob' owes 'cat' 1\) takes the total"
+    ):
         solve(obligations)
 
 

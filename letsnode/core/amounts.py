@@ -58,7 +58,9 @@ def parse_decimal(text: str, scale: int, what: str = "amount") -> int:
     minor = int(match.group("int")) * 10**scale + int(frac.ljust(scale, "0") or "0")
     if match.group("sign"):
         minor = -minor
-    return check_int64(minor, f"{what} {text!r}")
+    if not INT64_MIN <= minor <= INT64_MAX:
+        raise InvalidInput(f"{what} {text!r} does not fit in a signed 64-bit integer")
+    return minor
 
 
 def parse_amount(text: str, scale: int) -> int:

@@ -65,7 +65,7 @@ class Obligation:
     def __post_init__(self) -> None:
         for role, name in (("debtor", self.debtor), ("creditor", self.creditor)):
             if not isinstance(name, str) or name == "":
-                raise InvalidInput(f"obligation {self}: {role} must be a non-empty name, got {name!r}")
+                raise InvalidInput(f"obligation {self}: {role} must be a non-empty name")
         if self.debtor == self.creditor:
             raise InvalidInput(f"obligation {self}: debtor and creditor are the same participant")
         try:
@@ -196,7 +196,7 @@ def _checked_total(obligations: Sequence[Obligation]) -> int:
         running += ob.amount
         if running > INT64_MAX:
             raise InvalidInput(
-                f"obligation #{position} ({ob}) takes the total of all obligations past "
+                f"obligation at index {position} ({ob}) takes the total of all obligations past "
                 f"{INT64_MAX}, the largest amount a signed 64-bit integer holds"
             )
     raise AssertionError("unreachable: the running total must overflow somewhere")
