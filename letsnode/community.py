@@ -74,9 +74,8 @@ class Community:
         """Make a new community in ``path`` (which must not hold one) and log its genesis."""
         if (path / DB_NAME).exists() or (path / NODE_KEY).exists():
             raise InvalidInput(f"{path} already holds a community; choose another --data folder")
-        path.mkdir(parents=True, exist_ok=True)
-        probe = SigningKey(bytes(KEY_BYTES))  # validate the genesis before touching disk
-        Genesis(probe.public, name, short, unit, scale, floor, ceiling)
+        Genesis(bytes(KEY_BYTES), name, short, unit, scale, floor, ceiling)  # validate first
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = write_new_key(path / NODE_KEY)
         store = LedgerStore(connect(path / DB_NAME))
         community = cls(path, store, Ledger(), key)
@@ -160,10 +159,16 @@ class Community:
         floor = self.genesis.floor if floor is None else floor
         if ceiling is None and default_ceiling:
             ceiling = self.genesis.ceiling
-        if key is None:
-            Admit(handle, bytes(KEY_BYTES), kind, floor, ceiling)  # validate before writing
-            key = write_new_key(self.member_key_path(handle)).public
-        return self._commit(Admit(handle, key, kind, floor, ceiling))
+        if key is not None:
+            return self._commit(Admit(handle, key, kind, floor, ceiling))
+        Admit(handle, bytes(KEY_BYTES), kind, floor, ceiling)  # validate before writing
+        path = self.member_key_path(handle)
+        created = write_new_key(path)
+        try:
+            return self._commit(Admit(handle, created.public, kind, floor, ceiling))
+        except BaseException:
+            path.unlink(missing_ok=True)  # no account, so no key either
+            raise
 
     def set_limits(self, handle: str, floor: int, ceiling: int | None) -> Entry:
         return self._commit(Limits(handle, floor, ceiling))

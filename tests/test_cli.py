@@ -3,6 +3,7 @@
 import json
 import re
 import stat
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -66,6 +67,24 @@ def test_init_prints_the_community_and_its_id(run):
     lines = result.output.splitlines()
     assert lines[0] == f"created community Valencia Time Bank (valencia) in {run.data}"
     assert re.fullmatch(r"id [0-9a-f]{64}", lines[1])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--short", "Valencia", "short name 'Valencia' must be 1 to 32 lowercase"),
+        ("--unit", "hour", "unit 'hour' must be 1 to 12 capital letters"),
+        ("--floor", "5", "floor must be zero or negative"),
+        ("--ceiling", "-1", "ceiling must be zero or positive"),
+        ("--scale", "9", "scale must be a whole number from 0 to 8"),
+    ],
+)
+def test_init_with_bad_settings_says_which_and_creates_nothing(run, option, value, fragment):
+    args = {"--name": "Bank", "--short": "bank", "--unit": "HOUR", option: value}
+    result = run("init", *[x for pair in args.items() for x in pair], ok=False)
+    assert result.exit_code == 1
+    assert fragment in result.stderr
+    assert not Path(run.data).exists()
 
 
 def test_init_refuses_a_folder_that_already_holds_a_community(bank):
