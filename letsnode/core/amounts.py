@@ -14,6 +14,7 @@ from letsnode.core.errors import InvalidInput
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_SCALE = 8
+POW10: tuple[int, ...] = tuple(10**i for i in range(MAX_SCALE + 1))
 
 _DECIMAL = re.compile(r"(?P<sign>-?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 
@@ -55,7 +56,7 @@ def parse_decimal(text: str, scale: int, what: str = "amount") -> int:
     if len(frac) > scale:
         unit = "no decimal places" if scale == 0 else f"at most {scale} decimal places"
         raise InvalidInput(f"{what} {text!r} has too many decimal places: this unit allows {unit}")
-    minor = int(match.group("int")) * 10**scale + int(frac.ljust(scale, "0") or "0")
+    minor = int(match.group("int")) * POW10[scale] + int(frac.ljust(scale, "0") or "0")
     if match.group("sign"):
         minor = -minor
     if not INT64_MIN <= minor <= INT64_MAX:
