@@ -2,23 +2,43 @@
 
 An audit trusts nothing it reads: it replays the log from genesis with the core's rules and
 then, for a data folder, compares the stored balances and head with the replayed ones.
+Signatures are checked on every core (``letsnode.verify_pool``); the report is exactly the
+sequential reference's (``core.audit.audit_records``).
+
+Incremental audits are explicit: ``since_checkpoint=True`` starts from the folder's latest
+signed checkpoint after checking it (its signature against the log's genesis, its state
+against its digest, and the log prefix re-hashed up to its head; core/checkpoint.py) and
+verifies in full only the entries after it. ``write_checkpoint=True`` stores a checkpoint
+signed by the node key (D/node.key) after an audit that passed.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from letsnode.community import DB_NAME
-from letsnode.core.audit import AuditFault, AuditResult, audit_records
+from letsnode.community import DB_NAME, NODE_KEY, now_ms
+from letsnode.core.audit import AuditFault, AuditResult
+from letsnode.core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    PrefixCheck,
+    open_checkpoint,
+    resume_ledger,
+    take_checkpoint,
+)
 from letsnode.core.errors import DecodeError, InvalidInput
 from letsnode.core.ledger import Account, Ledger
 from letsnode.core.logformat import LogHeader, LogReader, encode_record
+from letsnode.keystore import read_key
+from letsnode.store.checkpoints import latest_checkpoint, save_checkpoint
 from letsnode.store.db import connect
 from letsnode.store.ledger_store import LedgerStore
+from letsnode.verify_pool import VerifyPool, audit_parallel, pool_for
 
 CHUNK = 1 << 20
 Progress = Callable[[int], None]
@@ -34,14 +54,24 @@ class AuditReport:
     head: bytes
     seconds: float
     fault: AuditFault | None
+    # Incremental audits: entries before ``verified_from`` were covered by the checkpoint
+    # at ``checkpoint_seq`` (checked, re-hashed, not re-verified). 0 and None otherwise.
+    verified_from: int = 0
+    checkpoint_seq: int | None = None
+    checkpoint_written: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.fault is None
 
     @property
+    def verified(self) -> int:
+        """Entries whose signatures and rules this audit checked."""
+        return max(self.entries - self.verified_from, 0)
+
+    @property
     def entries_per_second(self) -> float:
-        return self.entries / self.seconds if self.seconds > 0 else 0.0
+        return self.verified / self.seconds if self.seconds > 0 else 0.0
 
 
 def export_log(store: LedgerStore, ledger: Ledger, path: Path) -> int:
@@ -63,17 +93,13 @@ def export_log(store: LedgerStore, ledger: Ledger, path: Path) -> int:
     return written
 
 
-def _counted(
-    records: Iterator[tuple[bytes, bytes]], progress: Progress | None, every: int = 10_000
-) -> Iterator[tuple[bytes, bytes]]:
-    for n, record in enumerate(records, 1):
-        yield record
-        if progress is not None and n % every == 0:
-            progress(n)
-
-
 def _report(
-    source: str, result: AuditResult, started: float, extra: AuditFault | None
+    source: str,
+    result: AuditResult,
+    started: float,
+    extra: AuditFault | None,
+    verified_from: int = 0,
+    checkpoint_seq: int | None = None,
 ) -> AuditReport:
     ledger = result.ledger
     genesis = ledger.genesis
@@ -86,7 +112,25 @@ def _report(
         ledger.head,
         time.perf_counter() - started,
         result.fault or extra,
+        verified_from,
+        checkpoint_seq,
     )
+
+
+def _run(
+    records: Iterator[tuple[bytes, bytes]],
+    pool: VerifyPool | None,
+    entries_hint: int,
+    workers: int | None,
+    progress: Progress | None,
+    ledger: Ledger | None = None,
+    start: int = 0,
+) -> AuditResult:
+    """Audit ``records`` with ``pool``, or with a pool sized for ``entries_hint``."""
+    if pool is not None:
+        return audit_parallel(records, pool, ledger=ledger, start=start, progress=progress)
+    with pool_for(entries_hint - start, workers) as own:
+        return audit_parallel(records, own, ledger=ledger, start=start, progress=progress)
 
 
 def _compare_stored(
@@ -118,21 +162,101 @@ def _compare_stored(
     return None
 
 
-def audit_folder(path: Path, progress: Progress | None = None) -> AuditReport:
+def audit_folder(
+    path: Path,
+    progress: Progress | None = None,
+    *,
+    since_checkpoint: bool = False,
+    write_checkpoint: bool = False,
+    workers: int | None = None,
+    pool: VerifyPool | None = None,
+) -> AuditReport:
+    """Audit a data folder: replay its log, then compare the stored state with the replay.
+
+    ``workers`` caps the worker processes (0 verifies in this process); ``pool`` reuses
+    an open VerifyPool. See the module docstring for the two checkpoint flags.
+    """
     if not (path / DB_NAME).exists():
         raise InvalidInput(f"{path} holds no ledger ({DB_NAME} is missing)")
     started = time.perf_counter()
     db = connect(path / DB_NAME)
     try:
         store = LedgerStore(db)
-        result = audit_records(_counted(store.records(), progress))
+        last = db.conn.execute("SELECT seq FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        hint = 0 if last is None else int(last[0]) + 1
+        records = store.records()
+        ledger: Ledger | None = None
+        start = 0
+        checkpoint_seq: int | None = None
+        if since_checkpoint:
+            resumed = _resume(db.conn, path, records, progress)
+            if isinstance(resumed, AuditResult):
+                return _report(str(path), resumed, started, None)
+            ledger, checkpoint_seq = resumed
+            start = checkpoint_seq + 1
+        result = _run(records, pool, hint, workers, progress, ledger, start)
         extra = None
         if result.ok:
             row = db.conn.execute("SELECT hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
             extra = _compare_stored(result.ledger, store.accounts(), row and row[0], result.entries)
-        return _report(str(path), result, started, extra)
+        report = _report(str(path), result, started, extra, start, checkpoint_seq)
+        if write_checkpoint and report.ok:
+            key = read_key(path / NODE_KEY)
+            save_checkpoint(
+                db.conn, result.entries - 1, take_checkpoint(result.ledger, key), now_ms()
+            )
+            report = replace(report, checkpoint_written=result.entries - 1)
+        return report
     finally:
         db.conn.close()
+
+
+def _resume(
+    conn: sqlite3.Connection,
+    path: Path,
+    records: Iterator[tuple[bytes, bytes]],
+    progress: Progress | None,
+) -> tuple[Ledger, int] | AuditResult:
+    """Check the latest checkpoint and consume ``records`` up to it.
+
+    Returns the verified state at the checkpoint and its seq, or a failed AuditResult.
+    """
+    found = latest_checkpoint(conn)
+    if found is None:
+        raise InvalidInput(
+            f"{path} has no audit checkpoint yet: run 'letsnode audit --write-checkpoint' "
+            "once (a full audit) before auditing since a checkpoint"
+        )
+    seq, signed = found
+    prefix = PrefixCheck()
+    opened: tuple[Checkpoint, list[Account]] | None = None
+    fault: AuditFault | None = None
+    for data, signature in records:
+        fault = prefix.feed(data, signature)
+        if fault is None and opened is None:
+            assert prefix.genesis is not None
+            try:
+                opened = open_checkpoint(prefix.genesis, signed)
+            except CheckpointError as err:
+                fault = AuditFault(seq, err.code, f"checkpoint at entry {seq}: {err}")
+            else:
+                if opened[0].seq != seq:
+                    fault = AuditFault(seq, "bad_checkpoint", "the checkpoint's seq was altered")
+        if fault is not None or prefix.position == seq + 1:
+            break
+        if progress is not None and prefix.position % 10_000 == 0:
+            progress(prefix.position)
+    if fault is None:
+        if opened is None:
+            fault = AuditFault(0, "empty_log", "the log has no genesis entry")
+        else:
+            fault = prefix.finish(opened[0])
+    if fault is not None or opened is None or prefix.genesis is None:
+        failed = AuditResult(Ledger(), entries=fault.seq if fault else 0, fault=fault)
+        failed.ledger.genesis = prefix.genesis
+        return failed
+    checkpoint, accounts = opened
+    return resume_ledger(prefix.genesis, checkpoint, accounts), seq
 
 
 def _file_records(path: Path, reader: LogReader) -> Iterator[tuple[bytes, bytes]]:
@@ -142,12 +266,19 @@ def _file_records(path: Path, reader: LogReader) -> Iterator[tuple[bytes, bytes]
     reader.finish()
 
 
-def audit_file(path: Path, progress: Progress | None = None) -> AuditReport:
+def audit_file(
+    path: Path,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    pool: VerifyPool | None = None,
+) -> AuditReport:
     """Audit an exported log; the header must agree with the records that follow it."""
     started = time.perf_counter()
     reader = LogReader()
     try:
-        result = audit_records(_counted(_file_records(path, reader), progress))
+        hint = path.stat().st_size // 200  # about 200 bytes a payment record
+        result = _run(_file_records(path, reader), pool, hint, workers, progress)
     except FileNotFoundError:
         raise InvalidInput(f"no such file: {path}") from None
     except DecodeError as err:
@@ -178,8 +309,30 @@ def _check_header(header: LogHeader, result: AuditResult) -> AuditFault | None:
     return None
 
 
-def audit_path(path: Path, progress: Progress | None = None) -> AuditReport:
-    """Audit a data folder or an exported log file, whichever ``path`` is."""
+def audit_path(
+    path: Path,
+    progress: Progress | None = None,
+    *,
+    since_checkpoint: bool = False,
+    write_checkpoint: bool = False,
+    workers: int | None = None,
+    pool: VerifyPool | None = None,
+) -> AuditReport:
+    """Audit a data folder or an exported log file, whichever ``path`` is.
+
+    Checkpoints live in data folders: for a log file both checkpoint flags are refused.
+    """
     if path.is_dir():
-        return audit_folder(path, progress)
-    return audit_file(path, progress)
+        return audit_folder(
+            path,
+            progress,
+            since_checkpoint=since_checkpoint,
+            write_checkpoint=write_checkpoint,
+            workers=workers,
+            pool=pool,
+        )
+    if since_checkpoint or write_checkpoint:
+        raise InvalidInput(
+            f"{path} is a log file: checkpoints are kept in data folders, audit it in full"
+        )
+    return audit_file(path, progress, workers=workers, pool=pool)

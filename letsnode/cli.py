@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from letsnode import views
+from letsnode import cli_federation, views
 from letsnode.auditing import AuditReport, audit_path, export_log
 from letsnode.clearing_tool import clearing
 from letsnode.community import Community
+from letsnode.control import ControlClient, client_for
 from letsnode.core.amounts import parse_amount, parse_decimal
 from letsnode.core.entries import ACCOUNT_KINDS
-from letsnode.core.errors import InvalidInput, LetsError
+from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.names import check_slug
+from letsnode.core.transfers import RemoteOrder
+from letsnode.keystore import write_new_key
+from letsnode.net.peerid import peer_id_from_community_id
 from letsnode.progress import counting_progress
 
 
@@ -131,6 +136,9 @@ def show_id(obj: Context, as_json: bool) -> None:
         info = views.community_json(c.genesis)
         info["entries"] = c.ledger.next_seq
         info["head"] = c.ledger.head.hex()
+        info["peer_id"] = str(peer_id_from_community_id(c.genesis.community_id))
+        client = client_for(obj.data)
+        info["addrs"] = client.call("info")["addrs"] if client else []
     if as_json:
         emit_json(info)
         return
@@ -143,6 +151,8 @@ def show_id(obj: Context, as_json: bool) -> None:
             f"limits   floor {info['floor']}, ceiling {info['ceiling'] or 'none'}",
             f"entries  {info['entries']}",
             f"head     {info['head']}",
+            f"peer id  {info['peer_id']}",
+            *[f"address  {a}" for a in info["addrs"]],
         ]
     )
 
@@ -182,21 +192,56 @@ def member_add(
         floor = None if floor_text is None else parse_decimal(floor_text, scale, "floor")
         ceiling = limit_option(ceiling_text, scale, "ceiling")
         key = parse_key(key_hex) if key_hex is not None else None
-        entry = c.admit(
-            handle,
-            key=key,
-            kind=kind,
-            floor=floor,
-            ceiling=ceiling,
-            default_ceiling=ceiling_text is None,
-        )
+        client = client_for(obj.data)
+        if client is None:
+            seq = c.admit(
+                handle,
+                key=key,
+                kind=kind,
+                floor=floor,
+                ceiling=ceiling,
+                default_ceiling=ceiling_text is None,
+            ).seq
+        else:
+            seq = admit_through_node(client, c, handle, key, kind, floor, ceiling, ceiling_text)
+            c.reload()
         a = c.account(handle)
         where = "" if key is not None else f", key in {c.member_key_path(handle)}"
         click.echo(
             f"admitted {handle} ({a.kind}, floor {c.fmt(a.floor)}, ceiling "
             f"{'none' if a.ceiling is None else c.fmt(a.ceiling)}) as entry "
-            f"{entry.seq}{where}"
+            f"{seq}{where}"
         )
+
+
+def admit_through_node(
+    client: ControlClient,
+    c: Community,
+    handle: str,
+    key: bytes | None,
+    kind: str,
+    floor: int | None,
+    ceiling: int | None,
+    ceiling_text: str | None,
+) -> int:
+    """Admit through the running node; a key this command creates is removed on failure."""
+    check_slug(handle)
+    path = None
+    if key is None:
+        path = c.member_key_path(handle)
+        key = write_new_key(path).public
+    if ceiling is None and ceiling_text is None:
+        ceiling = c.genesis.ceiling
+    try:
+        return int(
+            client.call(
+                "admit", handle=handle, key=key.hex(), kind=kind, floor=floor, ceiling=ceiling
+            )
+        )
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def parse_key(text: str) -> bytes:
@@ -226,15 +271,18 @@ def member_limits(obj: Context, handle: str, floor_text: str, ceiling_text: str)
     """Change HANDLE's floor and ceiling."""
     with obj.community() as c:
         scale = c.genesis.scale
-        entry = c.set_limits(
-            handle,
-            parse_decimal(floor_text, scale, "floor"),
-            limit_option(ceiling_text, scale, "ceiling"),
-        )
+        floor = parse_decimal(floor_text, scale, "floor")
+        ceiling = limit_option(ceiling_text, scale, "ceiling")
+        client = client_for(obj.data)
+        if client is None:
+            seq = c.set_limits(handle, floor, ceiling).seq
+        else:
+            seq = client.call("limits", handle=handle, floor=floor, ceiling=ceiling)
+            c.reload()
         a = c.account(handle)
         click.echo(
             f"limits of {handle}: floor {c.fmt(a.floor)}, ceiling "
-            f"{'none' if a.ceiling is None else c.fmt(a.ceiling)} (entry {entry.seq})"
+            f"{'none' if a.ceiling is None else c.fmt(a.ceiling)} (entry {seq})"
         )
 
 
@@ -244,8 +292,12 @@ def status_command(name: str, status: str, help_text: str) -> None:
     @pass_ctx
     def command(obj: Context, handle: str) -> None:
         with obj.community() as c:
-            entry = c.set_status(handle, status)
-        click.echo(f"{handle} is now {status} (entry {entry.seq})")
+            client = client_for(obj.data)
+            if client is None:
+                seq = c.set_status(handle, status).seq
+            else:
+                seq = client.call("status", handle=handle, status=status)
+        click.echo(f"{handle} is now {status} (entry {seq})")
 
 
 status_command("freeze", "frozen", "Freeze HANDLE: it can neither pay nor be paid.")
@@ -260,15 +312,64 @@ status_command("close", "closed", "Close HANDLE for good (its balance must be ze
 @click.option("--memo", default="", help="What the payment is for.")
 @pass_ctx
 def pay(obj: Context, payer: str, payee: str, amount: str, memo: str) -> None:
-    """PAYER pays PAYEE AMOUNT (a decimal in the community's unit), signed with PAYER's key."""
+    """PAYER pays PAYEE AMOUNT (a decimal in the community's unit), signed with PAYER's key.
+
+    PAYEE may be a member of another community, HANDLE@COMMUNITY (its short name or peer
+    id): the payment then crosses the credit lines, which needs the running node.
+    """
     with obj.community() as c:
         minor = parse_amount(amount, c.genesis.scale)
-        entry = c.pay(c.sign_order(payer, payee, minor, memo))
+        client = client_for(obj.data)
+        if "@" in payee:
+            pay_remote(c, client, payer, payee, minor, memo)
+            return
+        if client is None:
+            seq = c.pay(c.sign_order(payer, payee, minor, memo)).seq
+        else:
+            signed = c.sign_order(
+                payer, payee, minor, memo, nonce=client.call("next_nonce", handle=payer)
+            )
+            seq = client.call("pay", order=signed.data.hex(), signature=signed.signature.hex())
+            c.reload()
         a = c.account(payer)
         click.echo(
             f"paid {c.fmt(minor)} {c.genesis.unit} from {payer} to {payee} "
-            f"(entry {entry.seq}); {payer}'s balance is {c.fmt(a.balance)}"
+            f"(entry {seq}); {payer}'s balance is {c.fmt(a.balance)}"
         )
+
+
+def pay_remote(
+    c: Community, client: ControlClient | None, payer: str, payee: str, minor: int, memo: str
+) -> None:
+    if client is None:
+        raise InvalidInput(
+            "paying a member of another community needs the running node ('letsnode run')"
+        )
+    target = client.call("resolve", address=payee)
+    nonce = client.call("next_nonce", handle=payer)
+    order = RemoteOrder(
+        c.genesis.community_id,
+        payer,
+        bytes.fromhex(target["community_id"]),
+        target["handle"],
+        minor,
+        nonce,
+        memo,
+    )
+    data, sig = order.sign(c.member_key(payer))
+    outcome = client.call("pay_remote", order=data.hex(), signature=sig.hex())
+    if outcome["state"] != "fulfilled":
+        raise LedgerRefusal(
+            f"the payment to {payee} was {outcome['state']}: {outcome['message']}",
+            code=outcome["code"],
+        )
+    c.reload()
+    hops = len(outcome["route"])
+    click.echo(
+        f"paid {c.fmt(minor)} {c.genesis.unit} from {payer} to {payee} over {hops} "
+        f"line{'s' if hops > 1 else ''} (transfer {outcome['transfer_id']}); {payer}'s "
+        f"balance is {c.fmt(c.account(payer).balance)}"
+    )
 
 
 def show_balances(obj: Context, handle: str | None, as_json: bool) -> None:
@@ -334,14 +435,47 @@ def export(obj: Context, out: Path) -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--community", "expect_id", help="Fail unless the log's community id is this.")
 @click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
-def audit(source: Path, expect_id: str | None, as_json: bool) -> None:
+@click.option(
+    "--since-checkpoint",
+    is_flag=True,
+    help="Data folders only: check the latest signed checkpoint (signature, state digest, "
+    "log prefix re-hashed) and verify in full only the entries after it.",
+)
+@click.option(
+    "--write-checkpoint",
+    is_flag=True,
+    help="Data folders only: after an audit that passes, store a checkpoint signed with "
+    "the node key (D/node.key) for later --since-checkpoint audits.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes for signature checks (default: every core; 0: this process).",
+)
+def audit(
+    source: Path,
+    expect_id: str | None,
+    as_json: bool,
+    since_checkpoint: bool,
+    write_checkpoint: bool,
+    workers: int | None,
+) -> None:
     """Verify a data folder or an exported log, trusting nothing stored in it.
 
     Checks every node and member signature, the hash chain, every balance within its floor
     and ceiling after every entry, nonces, and zero-sum; exit 1 names the first bad entry.
+    Signatures are checked on every core. --since-checkpoint trusts a checked checkpoint
+    for the entries before it; without it nothing stored is trusted.
     """
     with user_errors():
-        report = run_audit(source, progress=not as_json)
+        report = run_audit(
+            source,
+            progress=not as_json,
+            since_checkpoint=since_checkpoint,
+            write_checkpoint=write_checkpoint,
+            workers=workers,
+        )
     failed = not report.ok
     if expect_id is not None and report.ok and (report.community_id or b"").hex() != expect_id:
         click.echo(
@@ -351,18 +485,158 @@ def audit(source: Path, expect_id: str | None, as_json: bool) -> None:
         )
         sys.exit(1)
     if as_json:
-        emit_json(views.audit_json(report))
+        info = views.audit_json(report)
+        info["verified_from"] = report.verified_from
+        info["checkpoint_seq"] = report.checkpoint_seq
+        info["checkpoint_written"] = report.checkpoint_written
+        emit_json(info)
     else:
         echo_lines(views.audit_lines(report))
+        if report.checkpoint_seq is not None:
+            click.echo(
+                f"checkpoint entries 0..{report.checkpoint_seq} covered by a checked checkpoint "
+                "(prefix re-hashed, not re-verified)"
+            )
+        if report.checkpoint_written is not None:
+            click.echo(f"checkpoint written at entry {report.checkpoint_written}")
     if failed:
         sys.exit(1)
 
 
-def run_audit(source: Path, progress: bool) -> AuditReport:
+def run_audit(
+    source: Path,
+    progress: bool,
+    *,
+    since_checkpoint: bool = False,
+    write_checkpoint: bool = False,
+    workers: int | None = None,
+) -> AuditReport:
+    def run(advance: Callable[[int], None] | None) -> AuditReport:
+        return audit_path(
+            source,
+            advance,
+            since_checkpoint=since_checkpoint,
+            write_checkpoint=write_checkpoint,
+            workers=workers,
+        )
+
     if not progress:
-        return audit_path(source)
+        return run(None)
     with counting_progress("auditing", "entries") as advance:
-        return audit_path(source, advance)
+        return run(advance)
 
 
 main.add_command(clearing)
+cli_federation.register(main, pass_ctx, user_errors)
+
+
+# -- the node: wallet and API (letsnode/node.py, letsnode/web/) ---------------------------
+
+
+@main.command()
+@click.option(
+    "--http",
+    default="127.0.0.1:8080",
+    show_default=True,
+    help="Address the wallet and JSON API listen on (HOST:PORT; port 0 picks a free one).",
+)
+@click.option(
+    "--listen",
+    multiple=True,
+    default=["/ip4/127.0.0.1/tcp/0"],
+    show_default=True,
+    help="libp2p address(es) for partner nodes (repeatable).",
+)
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    help="A partner's full address .../tcp/PORT/p2p/PEER_ID to dial at start (repeatable); "
+    "partners met before are remembered and redialled.",
+)
+@pass_ctx
+def run(obj: Context, http: str, listen: tuple[str, ...], peers: tuple[str, ...]) -> None:
+    """Run the node: the members' web wallet, the JSON API and the libp2p host, until Ctrl-C.
+
+    While it runs, the other letsnode commands on this data folder act through it.
+    """
+    import trio
+
+    from letsnode.node import Node, run_node
+
+    def announce(node: Node) -> None:
+        assert node.federation is not None
+        click.echo(f"letsnode: {node.community.genesis.name} is running")
+        click.echo(f"peer id  {peer_id_from_community_id(node.community_id)}")
+        for addr in node.federation.transport.listen_addrs():
+            click.echo(f"address  {addr}")
+
+    async def serve() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(
+                lambda task_status: run_node(
+                    obj.data,
+                    http,
+                    task_status=task_status,
+                    listen=listen,
+                    peers=peers,
+                    announce=announce,
+                )
+            )
+            click.echo(f"wallet   {url}/  (API: {url}/api/openapi.json)")
+            if not http.startswith(("127.", "localhost", "[::1]")):
+                click.echo(
+                    "note: browsers give the wallet its keys (WebCrypto) only over https or on "
+                    "localhost: serve members through a TLS reverse proxy"
+                )
+
+    with user_errors():
+        try:
+            trio.run(serve)
+        except KeyboardInterrupt:
+            click.echo("stopped")
+
+
+@main.group()
+def steward() -> None:
+    """Mark members as stewards (they approve joins and manage accounts in the wallet)."""
+
+
+@steward.command("add")
+@click.argument("handle")
+@pass_ctx
+def steward_add(obj: Context, handle: str) -> None:
+    """Make HANDLE a steward."""
+    from letsnode.node import Node
+
+    with user_errors():
+        node = Node.open(obj.data)
+        try:
+            node.add_steward(handle)
+        finally:
+            node.close()
+    click.echo(f"{handle} is now a steward")
+
+
+@main.group()
+def invite() -> None:
+    """Invite codes: whoever has one joins at once, without waiting for a steward."""
+
+
+@invite.command("create")
+@click.option("--uses", type=click.IntRange(1, 1000), default=1, show_default=True)
+@click.option("--hours", type=click.FloatRange(0.1, 24 * 365), default=72, show_default=True)
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The wallet's URL.")
+@click.option("--steward", "make_steward", is_flag=True, help="Whoever joins becomes a steward.")
+@pass_ctx
+def invite_create(obj: Context, uses: int, hours: float, url: str, make_steward: bool) -> None:
+    """Make an invite code and print its join link."""
+    from letsnode.node import Node
+
+    with user_errors():
+        node = Node.open(obj.data)
+        try:
+            code = node.create_invite(uses, hours, steward=make_steward)
+        finally:
+            node.close()
+    click.echo(f"{url.rstrip('/')}/#/join?invite={code}")

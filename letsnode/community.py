@@ -12,7 +12,7 @@ Layout of a data folder::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,6 +56,7 @@ class Community:
         self.store = store
         self.ledger = ledger
         self.key = key
+        self.clock: Callable[[], int] = now_ms  # milliseconds; tests may drive it
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -79,7 +80,7 @@ class Community:
         key = write_new_key(path / NODE_KEY)
         store = LedgerStore(connect(path / DB_NAME))
         community = cls(path, store, Ledger(), key)
-        community._commit(Genesis(key.public, name, short, unit, scale, floor, ceiling))
+        community.commit(Genesis(key.public, name, short, unit, scale, floor, ceiling))
         return community
 
     @classmethod
@@ -132,8 +133,9 @@ class Community:
 
     # -- changes -----------------------------------------------------------------------
 
-    def _commit(self, body: Body) -> Entry:
-        entry = self.ledger.append(self.key, now_ms(), body)
+    def commit(self, body: Body) -> Entry:
+        """Apply ``body`` as the next entry and write it durably; the single write path."""
+        entry = self.ledger.append(self.key, self.clock(), body)
         try:
             self.store.commit([entry], self.ledger)
         except BaseException:
@@ -160,36 +162,50 @@ class Community:
         if ceiling is None and default_ceiling:
             ceiling = self.genesis.ceiling
         if key is not None:
-            return self._commit(Admit(handle, key, kind, floor, ceiling))
+            return self.commit(Admit(handle, key, kind, floor, ceiling))
         Admit(handle, bytes(KEY_BYTES), kind, floor, ceiling)  # validate before writing
         path = self.member_key_path(handle)
         created = write_new_key(path)
         try:
-            return self._commit(Admit(handle, created.public, kind, floor, ceiling))
+            return self.commit(Admit(handle, created.public, kind, floor, ceiling))
         except BaseException:
             path.unlink(missing_ok=True)  # no account, so no key either
             raise
 
     def set_limits(self, handle: str, floor: int, ceiling: int | None) -> Entry:
-        return self._commit(Limits(handle, floor, ceiling))
+        return self.commit(Limits(handle, floor, ceiling))
 
     def set_status(self, handle: str, status: str) -> Entry:
-        return self._commit(Status(handle, status))
+        return self.commit(Status(handle, status))
 
-    def sign_order(self, payer: str, payee: str, amount: int, memo: str = "") -> SignedOrder:
-        """Sign an order with a member key this node holds (members it created)."""
-        account = self.ledger.account(payer)
-        path = self.member_key_path(payer)
+    def member_key(self, handle: str) -> SigningKey:
+        """The key of a member this node created (kept in D/keys)."""
+        account = self.ledger.account(handle)
+        path = self.member_key_path(handle)
         if not path.exists():
             raise InvalidInput(
-                f"this node holds no key for {payer} ({path}): the member signs their own orders"
+                f"this node holds no key for {handle} ({path}): the member signs their own orders"
             )
         key = read_key(path)
         if key.public != account.key:
-            raise InvalidInput(f"{path} is not the key of account {payer}")
-        order = Order(self.genesis.community_id, payer, payee, amount, account.last_nonce + 1, memo)
-        return order.sign(key)
+            raise InvalidInput(f"{path} is not the key of account {handle}")
+        return key
+
+    def sign_order(
+        self, payer: str, payee: str, amount: int, memo: str = "", nonce: int | None = None
+    ) -> SignedOrder:
+        """Sign an order with a member key this node holds (members it created)."""
+        key = self.member_key(payer)
+        if nonce is None:
+            nonce = self.ledger.account(payer).last_nonce + 1
+        return Order(self.genesis.community_id, payer, payee, amount, nonce, memo).sign(key)
+
+    def reload(self) -> None:
+        """Read the state again from the store (after the running node changed it)."""
+        ledger = self.store.load()
+        assert ledger is not None
+        self.ledger = ledger
 
     def pay(self, signed: SignedOrder) -> Entry:
         """Record a payment from a signed order; returns once it is durable."""
-        return self._commit(Payment(signed))
+        return self.commit(Payment(signed))

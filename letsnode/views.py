@@ -13,6 +13,7 @@ from typing import Any
 from letsnode.auditing import AuditReport
 from letsnode.core.amounts import format_amount
 from letsnode.core.entries import Genesis
+from letsnode.core.federation_rules import TRANSIT_FLOOR
 from letsnode.core.ledger import Account
 from letsnode.store.ledger_store import PaymentRow
 
@@ -105,7 +106,7 @@ def accounts_table(accounts: list[Account], scale: int) -> list[str]:
             a.kind,
             a.status,
             format_amount(a.balance, scale),
-            format_amount(a.floor, scale),
+            "none" if a.floor <= TRANSIT_FLOOR else format_amount(a.floor, scale),
             "none" if a.ceiling is None else format_amount(a.ceiling, scale),
         ]
         for a in accounts

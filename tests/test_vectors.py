@@ -19,7 +19,7 @@ def load(name):
     return json.loads((VECTORS / f"{name}.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["keys", "log", "amounts", "rejects"])
+@pytest.mark.parametrize("name", ["keys", "log", "amounts", "rejects", "federation"])
 def test_stored_vectors_equal_what_the_code_computes(name):
     assert load(name) == all_vectors()[name]
 
@@ -60,3 +60,32 @@ def test_exported_vector_log_passes_audit():
 def test_reject_vectors_are_rejected(case):
     with pytest.raises(DecodeError):
         Entry.decode(bytes.fromhex(case["bytes"]), bytes(64))
+
+
+def test_federation_vectors_verify_with_their_signers_keys():
+    from letsnode.core.lines import DOMAIN_LINE
+    from letsnode.core.routing import DOMAIN_ADVERT
+    from letsnode.core.transfers import (
+        DOMAIN_DECISION,
+        DOMAIN_INVOICE,
+        DOMAIN_PREPARE,
+        DOMAIN_REJECT,
+        DOMAIN_REMOTE_ORDER,
+    )
+
+    keys = {k["name"]: bytes.fromhex(k["public"]) for k in load("keys")["keys"]}
+    fed = load("federation")
+    domains = {
+        "line_terms": DOMAIN_LINE,
+        "remote_order": DOMAIN_REMOTE_ORDER,
+        "invoice": DOMAIN_INVOICE,
+        "prepare": DOMAIN_PREPARE,
+        "decision": DOMAIN_DECISION,
+        "reject": DOMAIN_REJECT,
+        "advert": DOMAIN_ADVERT,
+    }
+    for name, domain in domains.items():
+        v = fed[name]
+        assert is_valid_signature(
+            keys[v["signer"]], domain, bytes.fromhex(v["bytes"]), bytes.fromhex(v["signature"])
+        ), name

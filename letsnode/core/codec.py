@@ -9,12 +9,15 @@ size limit.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from collections.abc import Callable
+from typing import TypeAlias, TypeVar
 
 import msgpack
 
 from letsnode.core.amounts import INT64_MAX, INT64_MIN
-from letsnode.core.errors import DecodeError, LocalProtocolError
+from letsnode.core.errors import DecodeError, InvalidInput, LocalProtocolError
+
+T = TypeVar("T")
 
 Wire: TypeAlias = bool | int | str | bytes | list["Wire"] | None
 
@@ -98,3 +101,11 @@ def expect_bytes(value: Wire, what: str, length: int | None = None) -> bytes:
     if length is not None and len(value) != length:
         raise DecodeError(f"{what} must be {length} bytes, is {len(value)}")
     return value
+
+
+def validated(build: Callable[[], T]) -> T:
+    """Build a value from wire fields; its own checks' InvalidInput becomes DecodeError."""
+    try:
+        return build()
+    except InvalidInput as err:
+        raise DecodeError(str(err)) from None

@@ -40,6 +40,7 @@ from letsnode.core.crypto import (
     blake2b256,
 )
 from letsnode.core.errors import DecodeError, InvalidInput
+from letsnode.core.federation_bodies import Hold, LineAgreement, Release, Reveal, Settle
 from letsnode.core.names import MEMO_MAX, NAME_MAX, check_slug, check_text, check_unit
 
 PROTOCOL_VERSION = 1
@@ -307,7 +308,9 @@ class Payment:
         )
 
 
-Body: TypeAlias = Genesis | Admit | Limits | Status | Payment
+Body: TypeAlias = (
+    Genesis | Admit | Limits | Status | Payment | LineAgreement | Hold | Reveal | Settle | Release
+)
 
 BODY_KINDS: dict[str, Callable[[list[Wire]], Body]] = {
     Genesis.KIND: Genesis.from_wire,
@@ -315,6 +318,11 @@ BODY_KINDS: dict[str, Callable[[list[Wire]], Body]] = {
     Limits.KIND: Limits.from_wire,
     Status.KIND: Status.from_wire,
     Payment.KIND: Payment.from_wire,
+    LineAgreement.KIND: LineAgreement.from_wire,
+    Hold.KIND: Hold.from_wire,
+    Reveal.KIND: Reveal.from_wire,
+    Settle.KIND: Settle.from_wire,
+    Release.KIND: Release.from_wire,
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from letsnode.core import federation_rules as rules
 from letsnode.core.amounts import INT64_MAX, INT64_MIN, format_amount
 from letsnode.core.crypto import (
     DOMAIN_ENTRY,
@@ -35,6 +36,13 @@ from letsnode.core.entries import (
     Status,
 )
 from letsnode.core.errors import BadSignature, LedgerRefusal, LocalProtocolError
+from letsnode.core.federation_bodies import Hold, LineAgreement, Reveal, Settle
+from letsnode.core.federation_rules import (
+    HoldState,
+    LineState,
+    is_system_account,
+    line_prefix_reserved,
+)
 
 
 @dataclass(slots=True)
@@ -47,6 +55,8 @@ class Account:
     status: str = "active"
     balance: int = 0
     last_nonce: int = 0
+    held_out: int = 0
+    held_in: int = 0
 
     def copy(self) -> Account:
         return replace(self)
@@ -63,6 +73,9 @@ class Ledger:
         self.genesis: Genesis | None = None
         self.accounts: dict[str, Account] = {}
         self.keys: dict[bytes, str] = {}
+        self.holds: dict[tuple[bytes, str], HoldState] = {}
+        self.lines: dict[bytes, LineState] = {}
+        self.finished: set[bytes] = set()
         self.next_seq = 0
         self.head = GENESIS_PREV
         self.last_timestamp_ms = 0
@@ -75,6 +88,9 @@ class Ledger:
         next_seq: int,
         head: bytes,
         last_timestamp_ms: int,
+        holds: Iterable[HoldState] = (),
+        lines: Iterable[LineState] = (),
+        finished: Iterable[bytes] = (),
     ) -> Ledger:
         """Rebuild state from stored values (the store's audit proves them against the log)."""
         ledger = cls()
@@ -82,6 +98,9 @@ class Ledger:
         for account in accounts:
             ledger.accounts[account.handle] = account
             ledger.keys[account.key] = account.handle
+        ledger.holds = {hold.key: hold for hold in holds}
+        ledger.lines = {line.terms.line_id: line for line in lines}
+        ledger.finished = set(finished)
         ledger.next_seq = next_seq
         ledger.head = head
         ledger.last_timestamp_ms = last_timestamp_ms
@@ -146,7 +165,7 @@ class Ledger:
                 raise BadSignature("the node signature does not verify")
         if check_member_signature and isinstance(entry.body, Payment):
             self.check_order_signature(entry.seq, entry.body)
-        self.apply_body(entry.seq, entry.body)
+        self.apply_body(entry.timestamp_ms, entry.body)
         self.next_seq = entry.seq + 1
         self.head = entry.hash
         self.last_timestamp_ms = entry.timestamp_ms
@@ -178,17 +197,28 @@ class Ledger:
         if not is_valid_signature(payer.key, DOMAIN_ORDER, body.signed.data, body.signed.signature):
             raise BadSignature(f"the order is not signed by {order.payer}'s key")
 
-    def apply_body(self, seq: int, body: Body) -> None:
+    def apply_body(self, ts: int, body: Body) -> None:
+        """Apply ``body`` (entry timestamp ``ts``) or raise; on error nothing changed."""
         if isinstance(body, Payment):
-            self._pay(seq, body.order)
+            self._pay(body.order)
         elif isinstance(body, Admit):
-            self._admit(seq, body)
+            self._admit(body)
         elif isinstance(body, Limits):
-            self._limits(seq, body)
+            self._limits(body)
         elif isinstance(body, Status):
-            self._status(seq, body)
-        else:
+            self._status(body)
+        elif isinstance(body, Genesis):
             self.genesis = body
+        elif isinstance(body, LineAgreement):
+            rules.apply_line(self, ts, body)
+        elif isinstance(body, Hold):
+            rules.apply_hold(self, ts, body)
+        elif isinstance(body, Reveal):
+            rules.apply_reveal(self, ts, body)
+        elif isinstance(body, Settle):
+            rules.apply_settle(self, ts, body)
+        else:
+            rules.apply_release(self, ts, body)
 
     # -- the rules, one per body kind -----------------------------------------------------
 
@@ -199,6 +229,11 @@ class Ledger:
         payer = self.account(order.payer)
         payee = self.account(order.payee)
         for account in (payer, payee):
+            if is_system_account(account):
+                raise refusal(
+                    "not_a_member_account",
+                    f"{account.handle} is a line or system account: it moves only by transfers",
+                )
             if account.status != "active":
                 raise refusal(
                     f"account_{account.status}",
@@ -210,66 +245,84 @@ class Ledger:
                 f"order nonce {order.nonce} of {payer.handle} was already used "
                 f"(last accepted nonce {payer.last_nonce})",
             )
-        new_payer = payer.balance - order.amount
+        new_payer = payer.balance - payer.held_out - order.amount
         if new_payer < payer.floor or new_payer < INT64_MIN:
             raise refusal(
                 "below_floor",
                 f"{payer.handle} cannot pay {self.fmt(order.amount)}: the balance "
-                f"{self.fmt(payer.balance)} would go below its floor "
-                f"{self.fmt(payer.floor)}",
+                f"{self.fmt(payer.balance)}{self.holds_text(payer.held_out, 'less')} "
+                f"would go below its floor {self.fmt(payer.floor)}",
             )
-        new_payee = payee.balance + order.amount
+        new_payee = payee.balance + payee.held_in + order.amount
         if (payee.ceiling is not None and new_payee > payee.ceiling) or new_payee > INT64_MAX:
             limit = self.fmt(payee.ceiling) if payee.ceiling is not None else "(int64 range)"
             raise refusal(
                 "above_ceiling",
                 f"{payee.handle} cannot receive {self.fmt(order.amount)}: the balance "
-                f"{self.fmt(payee.balance)} would go above its ceiling {limit}",
+                f"{self.fmt(payee.balance)}{self.holds_text(payee.held_in, 'plus')} "
+                f"would go above its ceiling {limit}",
             )
         return payer, payee
 
-    def _pay(self, seq: int, order: Order) -> None:
+    def holds_text(self, held: int, word: str) -> str:
+        return f" {word} pending {self.fmt(held)}" if held else ""
+
+    def _pay(self, order: Order) -> None:
         payer, payee = self.check_order(order)
         payer.balance -= order.amount
         payee.balance += order.amount
         payer.last_nonce = order.nonce
 
-    def _admit(self, seq: int, body: Admit) -> None:
-        if body.handle in self.accounts:
-            raise refusal("handle_taken", f"the handle {body.handle} is already taken")
-        if body.key in self.keys:
-            raise refusal("key_taken", f"this key already belongs to account {self.keys[body.key]}")
-        self.accounts[body.handle] = Account(
-            body.handle, body.key, body.kind, body.floor, body.ceiling
-        )
-        self.keys[body.key] = body.handle
+    def _admit(self, body: Admit) -> None:
+        if body.kind == "line" or line_prefix_reserved(body.handle):
+            raise refusal(
+                "reserved_handle",
+                f"{body.handle}: line accounts and 'transit' are made by line agreements",
+            )
+        self.create_account(body.handle, body.key, body.kind, body.floor, body.ceiling)
 
-    def _limits(self, seq: int, body: Limits) -> None:
+    def create_account(
+        self, handle: str, key: bytes, kind: str, floor: int, ceiling: int | None
+    ) -> None:
+        if handle in self.accounts:
+            raise refusal("handle_taken", f"the handle {handle} is already taken")
+        if key in self.keys:
+            raise refusal("key_taken", f"this key already belongs to account {self.keys[key]}")
+        self.accounts[handle] = Account(handle, key, kind, floor, ceiling)
+        self.keys[key] = handle
+
+    def _limits(self, body: Limits) -> None:
         account = self.account(body.handle)
         if account.status == "closed":
             raise refusal("account_closed", f"account {account.handle} is closed")
-        if account.balance < body.floor:
+        if is_system_account(account):
+            raise refusal(
+                "not_a_member_account", f"the limits of {account.handle} come from its line"
+            )
+        if account.balance - account.held_out < body.floor:
             raise refusal(
                 "below_floor",
                 f"cannot set the floor of {account.handle} to {self.fmt(body.floor)}: "
-                f"its balance is {self.fmt(account.balance)}",
+                f"its balance is {self.fmt(account.balance)}"
+                f"{self.holds_text(account.held_out, 'less')}",
             )
-        if body.ceiling is not None and account.balance > body.ceiling:
+        if body.ceiling is not None and account.balance + account.held_in > body.ceiling:
             raise refusal(
                 "above_ceiling",
                 f"cannot set the ceiling of {account.handle} to "
-                f"{self.fmt(body.ceiling)}: its balance is {self.fmt(account.balance)}",
+                f"{self.fmt(body.ceiling)}: its balance is {self.fmt(account.balance)}"
+                f"{self.holds_text(account.held_in, 'plus')}",
             )
         account.floor = body.floor
         account.ceiling = body.ceiling
 
-    def _status(self, seq: int, body: Status) -> None:
+    def _status(self, body: Status) -> None:
         account = self.account(body.handle)
         if account.status == "closed":
             raise refusal("account_closed", f"account {account.handle} is closed for good")
         if account.status == body.status:
             raise refusal("same_status", f"account {account.handle} is already {body.status}")
-        if body.status == "closed" and account.balance != 0:
+        if body.status == "closed" and (account.balance or account.held_in or account.held_out):
             raise refusal(
                 "balance_not_zero",
                 f"account {account.handle} can be closed only at balance zero, "

@@ -16,7 +16,18 @@ from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, SigningKey
 from letsnode.core.entries import Admit, Body, Entry, Genesis, Limits, Order, Payment, Status
 from letsnode.core.errors import LetsError
 from letsnode.core.ledger import Ledger
+from letsnode.core.lines import LineTerms
 from letsnode.core.logformat import LogHeader
+from letsnode.core.routing import Advert, AdvertLine
+from letsnode.core.transfers import (
+    Decision,
+    Invoice,
+    Prepare,
+    Reject,
+    RemoteOrder,
+    condition_of,
+    preimage_for,
+)
 
 NODE_SEED = bytes([1]) * 32
 MARIA_SEED = bytes([2]) * 32
@@ -169,10 +180,64 @@ def pack_with_float() -> bytes:
     return bytes(msgpack.packb(["letsnode/entry", 1, 1, bytes(32), 1.5, ["status"]]))
 
 
+def federation_vectors() -> dict[str, Any]:
+    """Every signed federation message, with fixed keys (node = A, maria's = B's node)."""
+    a, b, c = _keys()
+    tid = bytes(range(16))
+    line_id = bytes(range(16, 32))
+    terms = LineTerms(
+        line_id, 1, a.public, "valencia", b.public, "tunis", 1, 1, -50_000, 50_000, -50_000, 50_000
+    )
+    preimage = preimage_for(c.seed, tid)
+    invoice = Invoice(tid, c.public, "karim", condition_of(preimage))
+    inv_data, inv_sig = invoice.sign(c)
+    order = RemoteOrder(a.public, "maria", c.public, "karim", 300, 7, "tea")
+    prepare = Prepare(
+        tid,
+        0,
+        line_id,
+        300,
+        invoice.condition,
+        T0 + 60_000,
+        (c.public,),
+        "maria@valencia",
+        "tea",
+        inv_data,
+        inv_sig,
+    )
+    advert = Advert(
+        a.public,
+        "valencia",
+        "Valencia Time Bank",
+        "HOUR",
+        2,
+        ("/ip4/127.0.0.1/tcp/4001",),
+        T0,
+        (AdvertLine(b.public, line_id, 1, 1, 50_000, 50_000),),
+    )
+
+    def signed(data: bytes, sig: bytes, signer: str) -> dict[str, str]:
+        return {"bytes": data.hex(), "signature": sig.hex(), "signer": signer}
+
+    return {
+        "description": "Federation messages signed by fixed keys: node (A), maria (B), "
+        "ahmed (C) from keys.json; preimage = keyed BLAKE2b of the transfer id",
+        "line_terms": signed(terms.encode(), terms.sign(a), "node")
+        | {"signature_b": terms.sign(b).hex()},
+        "remote_order": signed(*order.sign(b), "maria"),
+        "invoice": signed(inv_data, inv_sig, "ahmed") | {"preimage": preimage.hex()},
+        "prepare": signed(*prepare.sign(a), "node"),
+        "decision": signed(*Decision(tid, 0, "fulfilled", preimage).sign(a), "node"),
+        "reject": signed(*Reject(tid, 0, "no_route", "no line").sign(b), "maria"),
+        "advert": signed(*advert.sign(a), "node"),
+    }
+
+
 def all_vectors() -> dict[str, Any]:
     return {
         "keys": keys_vectors(),
         "log": log_vectors(),
         "amounts": amount_vectors(),
         "rejects": reject_vectors(),
+        "federation": federation_vectors(),
     }

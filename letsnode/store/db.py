@@ -94,3 +94,59 @@ def migrate(db: sqlite_utils.Database) -> None:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+# The web wallet keeps its tables in its own module; importing it registers its migrations,
+# so they run on every ``connect`` too.
+from letsnode.store import federation_store, web_store  # noqa: E402, F401
+
+
+@migration(2, "checkpoints")
+def _checkpoints(db: sqlite_utils.Database) -> None:
+    # Signed audit checkpoints (letsnode/core/checkpoint.py): the log up to ``seq`` was
+    # verified in full and left ``state``. Written only by ``letsnode audit
+    # --write-checkpoint``; read only by ``--since-checkpoint``, which checks them first.
+    db.execute("""
+        CREATE TABLE checkpoints (
+            seq INTEGER PRIMARY KEY,
+            data BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            state BLOB NOT NULL,
+            created_ms INTEGER NOT NULL
+        ) STRICT""")
+
+
+@migration(3, "lines and holds")
+def _lines_and_holds(db: sqlite_utils.Database) -> None:
+    # Credit lines and the legs of conditional transfers (letsnode/core/federation_*.py),
+    # derived from the log like ``accounts``; ``held_*`` are what pending legs reserve.
+    db.execute("ALTER TABLE accounts ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE accounts ADD COLUMN held_in INTEGER NOT NULL DEFAULT 0")
+    db.execute("""
+        CREATE TABLE lines (
+            line_id BLOB PRIMARY KEY,
+            handle TEXT NOT NULL UNIQUE,
+            partner BLOB NOT NULL UNIQUE,
+            version INTEGER NOT NULL,
+            terms BLOB NOT NULL,
+            sig_a BLOB,
+            sig_b BLOB,
+            seq INTEGER NOT NULL
+        ) STRICT""")
+    db.execute("""
+        CREATE TABLE holds (
+            transfer_id BLOB NOT NULL,
+            role TEXT NOT NULL,
+            debit TEXT NOT NULL,
+            credit TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            condition BLOB NOT NULL,
+            expiry_ms INTEGER NOT NULL,
+            revealed INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            preimage BLOB,
+            created_seq INTEGER NOT NULL,
+            ended_seq INTEGER,
+            PRIMARY KEY (transfer_id, role)
+        ) STRICT""")
+    db.execute("CREATE INDEX holds_pending ON holds (state, expiry_ms)")

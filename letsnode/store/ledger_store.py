@@ -15,7 +15,10 @@ from typing import Any
 import sqlite_utils
 
 from letsnode.core.entries import Admit, Entry, Genesis, Limits, Payment, Status
+from letsnode.core.federation_bodies import Hold, LineAgreement, Release, Reveal, Settle
+from letsnode.core.federation_rules import HoldState, LineState
 from letsnode.core.ledger import Account, Ledger
+from letsnode.core.lines import TRANSIT, LineTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +60,44 @@ class LedgerStore:
         last = self.conn.execute(
             "SELECT seq, hash, timestamp_ms FROM log ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        return Ledger.from_snapshot(genesis, self.accounts(), last[0] + 1, last[1], last[2])
+        return Ledger.from_snapshot(
+            genesis,
+            self.accounts(),
+            last[0] + 1,
+            last[1],
+            last[2],
+            holds=self.pending_holds(),
+            lines=self.lines(),
+            finished=self.finished_transfers(),
+        )
+
+    def pending_holds(self) -> list[HoldState]:
+        rows = self.conn.execute(
+            "SELECT transfer_id, role, debit, credit, amount, condition, expiry_ms, revealed "
+            "FROM holds WHERE state = 'pending' ORDER BY expiry_ms, transfer_id, role"
+        )
+        return [HoldState(*row[:7], revealed=bool(row[7])) for row in rows]
+
+    def finished_transfers(self) -> list[bytes]:
+        rows = self.conn.execute("SELECT DISTINCT transfer_id FROM holds WHERE state != 'pending'")
+        return [row[0] for row in rows]
+
+    def hold_row(self, transfer_id: bytes, role: str) -> dict[str, Any] | None:
+        """A leg (pending or ended) as stored, with its state and preimage if settled."""
+        cur = self.conn.execute(
+            "SELECT * FROM holds WHERE transfer_id = ? AND role = ?", (transfer_id, role)
+        )
+        row = cur.fetchone()
+        return None if row is None else dict(zip([c[0] for c in cur.description], row, strict=True))
+
+    def lines(self) -> list[LineState]:
+        rows = self.conn.execute("SELECT terms, handle, partner FROM lines ORDER BY handle")
+        return [LineState(LineTerms.decode(row[0]), row[1], row[2]) for row in rows]
 
     def accounts(self) -> list[Account]:
         rows = self.conn.execute(
-            "SELECT handle, key, kind, floor, ceiling, status, balance, last_nonce "
+            "SELECT handle, key, kind, floor, ceiling, status, balance, last_nonce, held_out, "
+            "held_in "
             "FROM accounts ORDER BY handle"
         )
         return [Account(*row) for row in rows]
@@ -103,7 +139,7 @@ class LedgerStore:
 
         When this returns, the entries are on disk: this is the acknowledgement point.
         """
-        touched: set[str] = set()
+        touched: dict[str, int] = {}  # handle -> first seq that touched it
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -117,7 +153,8 @@ class LedgerStore:
             )
             payments = []
             for entry in entries:
-                touched.update(touched_handles(entry))
+                for handle in touched_handles(entry):
+                    touched.setdefault(handle, entry.seq)
                 if isinstance(entry.body, Payment):
                     o = entry.body.order
                     payments.append(
@@ -129,32 +166,95 @@ class LedgerStore:
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     payments,
                 )
-            admitted = {e.body.handle: e.seq for e in entries if isinstance(e.body, Admit)}
-            for handle in sorted(touched):
+            for entry in entries:
+                for handle in self._write_federation(entry, ledger):
+                    touched.setdefault(handle, entry.seq)
+            for handle, first_seq in sorted(touched.items()):
                 a = ledger.accounts[handle]
-                if handle in admitted:
-                    conn.execute(
-                        "INSERT INTO accounts (handle, key, kind, floor, ceiling, status, "
-                        "balance, last_nonce, admitted_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            a.handle,
-                            a.key,
-                            a.kind,
-                            a.floor,
-                            a.ceiling,
-                            a.status,
-                            a.balance,
-                            a.last_nonce,
-                            admitted[handle],
-                        ),
-                    )
-                else:
-                    conn.execute(
-                        "UPDATE accounts SET floor = ?, ceiling = ?, status = ?, balance = ?, "
-                        "last_nonce = ? WHERE handle = ?",
-                        (a.floor, a.ceiling, a.status, a.balance, a.last_nonce, a.handle),
-                    )
+                conn.execute(
+                    "INSERT INTO accounts (handle, key, kind, floor, ceiling, status, balance, "
+                    "last_nonce, held_out, held_in, admitted_seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (handle) DO UPDATE SET "
+                    "floor = excluded.floor, ceiling = excluded.ceiling, "
+                    "status = excluded.status, balance = excluded.balance, "
+                    "last_nonce = excluded.last_nonce, held_out = excluded.held_out, "
+                    "held_in = excluded.held_in",
+                    (
+                        a.handle,
+                        a.key,
+                        a.kind,
+                        a.floor,
+                        a.ceiling,
+                        a.status,
+                        a.balance,
+                        a.last_nonce,
+                        a.held_out,
+                        a.held_in,
+                        first_seq,
+                    ),
+                )
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _write_federation(self, entry: Entry, ledger: Ledger) -> tuple[str, ...]:
+        """Store what a line or transfer entry changed; return the accounts it touched."""
+        body, conn = entry.body, self.conn
+        if isinstance(body, LineAgreement):
+            terms = body.signed.terms
+            line = ledger.lines[terms.line_id]
+            conn.execute(
+                "INSERT INTO lines (line_id, handle, partner, version, terms, sig_a, sig_b, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (line_id) DO UPDATE SET "
+                "version = excluded.version, terms = excluded.terms, sig_a = excluded.sig_a, "
+                "sig_b = excluded.sig_b, seq = excluded.seq",
+                (
+                    terms.line_id,
+                    line.handle,
+                    line.partner,
+                    terms.version,
+                    body.signed.data,
+                    body.signed.sig_a,
+                    body.signed.sig_b,
+                    entry.seq,
+                ),
+            )
+            return (line.handle, TRANSIT)
+        if isinstance(body, Hold):
+            conn.execute(
+                "INSERT INTO holds (transfer_id, role, debit, credit, amount, condition, "
+                "expiry_ms, revealed, state, created_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 0, "
+                "'pending', ?)",
+                (
+                    body.transfer_id,
+                    body.role,
+                    body.debit,
+                    body.credit,
+                    body.amount,
+                    body.condition,
+                    body.expiry_ms,
+                    entry.seq,
+                ),
+            )
+            return (body.debit, body.credit)
+        if isinstance(body, Reveal):
+            conn.execute(
+                "UPDATE holds SET revealed = 1, preimage = ? WHERE transfer_id = ? AND role = 'in'",
+                (body.preimage, body.transfer_id),
+            )
+            return ()
+        if isinstance(body, Settle | Release):
+            state = "settled" if isinstance(body, Settle) else body.reason
+            preimage = body.preimage if isinstance(body, Settle) else None
+            row = conn.execute(
+                "SELECT debit, credit FROM holds WHERE transfer_id = ? AND role = ?",
+                (body.transfer_id, body.role),
+            ).fetchone()
+            conn.execute(
+                "UPDATE holds SET state = ?, preimage = coalesce(?, preimage), ended_seq = ? "
+                "WHERE transfer_id = ? AND role = ?",
+                (state, preimage, entry.seq, body.transfer_id, body.role),
+            )
+            return (row[0], row[1])
+        return ()

@@ -1,0 +1,150 @@
+"""The federation service of a running node: handlers, adverts and the timers.
+
+``Federation.run`` registers the line and transfer protocols on the transport, subscribes to
+line adverts, finishes what the log shows unfinished (after a crash), and then keeps three
+loops going: expiry of legs, recovery of in-doubt legs, and publishing our advert.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import trio
+
+from letsnode.core import codec
+from letsnode.core.errors import LetsError
+from letsnode.core.routing import Advert, AdvertLine, RoutingTable
+from letsnode.federation import wire
+from letsnode.federation.lines import LineDesk
+from letsnode.federation.port import LedgerPort
+from letsnode.federation.transfers import Timing, TransferDesk
+from letsnode.net.transport import PeerTransport
+from letsnode.store.federation_store import FederationStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FederationConfig:
+    timing: Timing = field(default_factory=Timing)
+    advert_interval_s: float = 10.0
+    tick_s: float = 0.5
+
+
+class Federation:
+    def __init__(
+        self,
+        port: LedgerPort,
+        transport: PeerTransport,
+        store: FederationStore,
+        config: FederationConfig | None = None,
+    ) -> None:
+        self.port = port
+        self.transport = transport
+        self.store = store
+        self.config = config or FederationConfig()
+        self.routes = RoutingTable()
+        self.lines = LineDesk(port, transport, store)
+        self.transfers = TransferDesk(
+            port, transport, store, self.routes, self.config.timing, self._changed
+        )
+        self.transfers.refresh_own_advert = self.refresh_own_advert  # type: ignore[method-assign]
+        self._dirty = trio.Event()
+        self._advert_ts = 0
+
+    # -- adverts -------------------------------------------------------------------------
+
+    def own_advert(self) -> Advert:
+        ledger = self.port.ledger
+        g = ledger.community
+        lines = []
+        for line in sorted(ledger.lines.values(), key=lambda x: x.partner):
+            a = ledger.accounts[line.handle]
+            t = line.terms
+            num, den = (
+                (t.rate_num, t.rate_den) if t.a_id == g.community_id else (t.rate_den, t.rate_num)
+            )
+            room_out = max(0, (a.ceiling or 0) - a.balance - a.held_in)
+            room_in = max(0, a.balance - a.held_out - a.floor)
+            if a.status != "active":
+                room_out = room_in = 0
+            lines.append(AdvertLine(line.partner, t.line_id, num, den, room_out, room_in))
+        return Advert(
+            g.community_id,
+            g.short,
+            g.name,
+            g.unit,
+            g.scale,
+            tuple(self.transport.listen_addrs()[:8]),
+            self.port.clock(),
+            tuple(lines),
+        )
+
+    def refresh_own_advert(self) -> Advert:
+        advert = self.own_advert()
+        self.routes.adverts[advert.community_id] = advert
+        return advert
+
+    async def publish_advert(self) -> None:
+        advert = self.refresh_own_advert()
+        data, sig = advert.sign(self.port.key)
+        try:
+            await self.transport.publish(wire.ADVERT_TOPIC, codec.pack([data, sig]))
+        except LetsError as err:
+            log.info("advert not published: %s", err)
+
+    def _advert_valid(self, publisher: bytes, message: bytes) -> bool:
+        try:
+            self._decode_advert(publisher, message)
+        except LetsError:
+            return False
+        return True
+
+    def _decode_advert(self, publisher: bytes, message: bytes) -> Advert:
+        value = codec.unpack(message, 20 * 1024, "advert message")
+        f = codec.expect_list(value, 2, "advert message")
+        return Advert.verify(
+            codec.expect_bytes(f[0], "advert"), codec.expect_bytes(f[1], "signature"), publisher
+        )
+
+    async def _on_advert(self, publisher: bytes, message: bytes) -> None:
+        try:
+            advert = self._decode_advert(publisher, message)
+        except LetsError:
+            return
+        if advert.community_id != self.port.key.public:
+            self.routes.add(advert)
+
+    def _changed(self) -> None:
+        self._dirty.set()
+
+    # -- running -----------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.transport.set_handler(wire.LINE_PROTOCOL, self.lines.handle)
+        self.transport.set_handler(wire.TRANSFER_PROTOCOL, self.transfers.handle)
+        self.transport.subscribe(wire.ADVERT_TOPIC, self._on_advert, self._advert_valid)
+        self.refresh_own_advert()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._recover_loop, nursery)
+            nursery.start_soon(self._advert_loop)
+            task_status.started()
+
+    async def _recover_loop(self, nursery: trio.Nursery) -> None:
+        while True:
+            try:
+                await self.transfers.expire()
+                await self.transfers.recover(nursery)
+                await self.lines.resend_unsent()
+            except LetsError as err:
+                log.warning("federation recovery step failed: %s", err)
+            await trio.sleep(self.config.tick_s)
+
+    async def _advert_loop(self) -> None:
+        while True:
+            await self.publish_advert()
+            with trio.move_on_after(self.config.advert_interval_s):
+                await self._dirty.wait()
+                await trio.sleep(0.2)  # let a burst of changes settle into one advert
+            self._dirty = trio.Event()

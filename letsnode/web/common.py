@@ -1,0 +1,130 @@
+"""What every route module needs: the node, the caller, JSON bodies, rate limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
+from letsnode.node import Forbidden, Node, Principal, Unauthenticated
+from letsnode.web.security import RateLimiter
+
+SESSION_COOKIE = "letsnode_session"
+
+
+@dataclass
+class Limits:
+    """Rate limits (requests a second, burst) kept in memory per client address or key."""
+
+    joins_per_address: tuple[float, float] = (1 / 60, 5)
+    sessions_per_address: tuple[float, float] = (1, 20)
+    payments_per_payer: tuple[float, float] = (5, 20)
+    payments_per_address: tuple[float, float] = (50, 200)
+    writes_per_member: tuple[float, float] = (1, 30)
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "joins_per_address",
+            "sessions_per_address",
+            "payments_per_payer",
+            "payments_per_address",
+            "writes_per_member",
+        ):
+            rate, burst = getattr(self, name)
+            self.limiters[name] = RateLimiter(rate, burst)
+
+    def check(self, name: str, key: str) -> None:
+        if not self.limiters[name].allow(key):
+            raise LedgerRefusal(
+                "too many requests: wait a moment and try again", code="rate_limited"
+            )
+
+
+class UnsupportedMediaType(LetsError):
+    code = "unsupported_media_type"
+
+
+def node_of(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def limits_of(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def session_token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def caller(request: Request) -> Principal:
+    """The session's holder; raises Unauthenticated (401) without a valid session."""
+    token = session_token(request)
+    if token is None:
+        raise Unauthenticated("sign in first: this needs a session")
+    return node_of(request).session(token)
+
+
+def member(request: Request) -> Principal:
+    """The session's holder, who must be a member (not the bare node key)."""
+    principal = caller(request)
+    if principal.handle.startswith("@"):
+        raise Forbidden("the node key has no account: use a member's wallet")
+    return principal
+
+
+def steward(request: Request) -> Principal:
+    principal = caller(request)
+    if not principal.steward:
+        raise Forbidden(f"{principal.handle} is not a steward of this community")
+    return principal
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
+    value = body.get(name)
+    if value is None and not required:
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string")
+    return value
+
+
+def hex_field(body: dict[str, Any], name: str, length: int | None = None) -> bytes:
+    value = text_field(body, name)
+    try:
+        data = bytes.fromhex(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be hexadecimal") from None
+    if length is not None and len(data) != length:
+        raise InvalidInput(f"{name} must be {length} bytes")
+    return data
+
+
+def ok(value: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(value, status_code=status)

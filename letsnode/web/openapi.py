@@ -1,0 +1,204 @@
+"""The OpenAPI 3 document of the JSON API, served at ``/api/openapi.json``.
+
+Written by hand, next to the routes it describes; a test checks that every API route is in
+it. Errors are problem documents (``application/problem+json``) with a stable ``code``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+S = dict[str, Any]
+
+
+def obj(required: list[str], **props: S) -> S:
+    return {"type": "object", "required": required, "properties": props}
+
+
+STR: S = {"type": "string"}
+HEX: S = {"type": "string", "pattern": "^[0-9a-f]*$"}
+INT: S = {"type": "integer"}
+DECIMAL: S = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "1.50"}
+
+# (path, method) -> (summary, security: "none" | "session" | "steward", request schema | None)
+OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
+    ("/api/community", "get"): ("The community: name, unit, scale, default limits.", "none", None),
+    ("/api/session/challenge", "post"): (
+        "A fresh challenge for a key (valid 2 minutes, once).",
+        "none",
+        obj(["key"], key=HEX),
+    ),
+    ("/api/session", "post"): (
+        "Sign in: the key's signature of 'letsnode/session/v1\\0' || community id || challenge."
+        " Sets an HttpOnly SameSite=Strict cookie; with token=true also returns the token.",
+        "none",
+        obj(
+            ["key", "challenge", "signature"],
+            key=HEX,
+            challenge=HEX,
+            signature=HEX,
+            token={"type": "boolean"},
+        ),
+    ),
+    ("/api/session", "delete"): ("Sign out.", "session", None),
+    ("/api/join", "post"): (
+        "Ask to join with a handle: signature of 'letsnode/join/v1\\0' || community id ||"
+        " challenge || handle. With a valid invite the account opens at once (201), else a"
+        " steward decides (202).",
+        "none",
+        obj(
+            ["handle", "key", "challenge", "signature"],
+            handle=STR,
+            key=HEX,
+            challenge=HEX,
+            signature=HEX,
+            invite=STR,
+        ),
+    ),
+    ("/api/me", "get"): (
+        "My account: balance, floor, ceiling, available amounts.",
+        "session",
+        None,
+    ),
+    ("/api/me/language", "put"): (
+        "Remember my language.",
+        "session",
+        obj(["language"], language=STR),
+    ),
+    ("/api/members", "get"): ("Active members' handles (autocomplete, ?q=).", "session", None),
+    ("/api/orders/next", "get"): ("Community id and my next order nonce.", "session", None),
+    ("/api/payments", "post"): (
+        "Pay: the canonical msgpack order (hex) and the payer's Ed25519 signature of"
+        " 'letsnode/order/v1\\0' || order. Refusals change nothing (below_floor, above_ceiling,"
+        " replayed_order, bad_signature, account_frozen, unknown_account, ...).",
+        "none",
+        obj(["order", "signature"], order=HEX, signature=HEX),
+    ),
+    ("/api/history", "get"): (
+        "My payments, newest first (?counterparty=&from=&to=).",
+        "session",
+        None,
+    ),
+    ("/api/history.csv", "get"): ("The same as CSV.", "session", None),
+    ("/api/payment-requests/qr.svg", "get"): (
+        "QR code (SVG) of a payment request link (?to=&amount=&memo=).",
+        "session",
+        None,
+    ),
+    ("/api/events", "get"): ("Live updates (Server-Sent Events): my new entries.", "session", None),
+    ("/api/listings", "get"): (
+        "Search open offers and wants (?q=&kind=&category=).",
+        "session",
+        None,
+    ),
+    ("/api/listings", "post"): (
+        "Post an offer or a want.",
+        "session",
+        obj(
+            ["kind", "category", "title"],
+            kind={"enum": ["offer", "want"]},
+            category=STR,
+            title=STR,
+            description=STR,
+            contact=STR,
+        ),
+    ),
+    ("/api/listings/{listing_id}", "put"): (
+        "Edit my listing.",
+        "session",
+        obj([], kind=STR, category=STR, title=STR, description=STR),
+    ),
+    ("/api/listings/{listing_id}", "delete"): ("Withdraw my listing.", "session", None),
+    ("/api/admin/join-requests", "get"): ("Pending join requests.", "steward", None),
+    ("/api/admin/join-requests/{request_id}/approve", "post"): (
+        "Approve: opens the account.",
+        "steward",
+        None,
+    ),
+    ("/api/admin/join-requests/{request_id}/reject", "post"): ("Reject.", "steward", None),
+    ("/api/admin/accounts", "get"): ("Every account.", "steward", None),
+    ("/api/admin/accounts/{handle}/limits", "post"): (
+        "Set floor and ceiling (decimals; ceiling empty for none).",
+        "steward",
+        obj(["floor"], floor=DECIMAL, ceiling=DECIMAL),
+    ),
+    ("/api/admin/accounts/{handle}/status", "post"): (
+        "Freeze or unfreeze.",
+        "steward",
+        obj(["status"], status={"enum": ["active", "frozen"]}),
+    ),
+    ("/api/admin/invites", "post"): (
+        "Make an invite code and link.",
+        "steward",
+        obj([], uses=INT, hours={"type": "number"}),
+    ),
+    ("/api/admin/audit", "get"): ("Audit the whole ledger now.", "steward", None),
+    ("/api/openapi.json", "get"): ("This document.", "none", None),
+}
+
+PROBLEM: S = obj(
+    ["type", "title", "status", "code", "detail"],
+    type=STR,
+    title=STR,
+    status=INT,
+    code=STR,
+    detail=STR,
+)
+
+
+def operation(path: str, method: str, summary: str, security: str, body: S | None) -> S:
+    op: S = {
+        "operationId": method
+        + "_"
+        + "_".join(part.strip("{}") for part in path.strip("/").split("/")),
+        "summary": summary,
+        "responses": {
+            "200": {"description": "OK"},
+            "default": {
+                "description": "A problem; `code` says which.",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            },
+        },
+    }
+    params = [p[1:-1] for p in path.split("/") if p.startswith("{")]
+    if params:
+        op["parameters"] = [
+            {"name": n, "in": "path", "required": True, "schema": STR} for n in params
+        ]
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if security != "none":
+        op["security"] = [{"session": []}, {"bearer": []}]
+        if security == "steward":
+            op["description"] = "Stewards only (403 forbidden otherwise)."
+    if method != "get":
+        op.setdefault("parameters", []).append(
+            {
+                "name": "X-Letsnode",
+                "in": "header",
+                "required": True,
+                "schema": {"enum": ["1"]},
+                "description": "CSRF guard: always 1.",
+            }
+        )
+    return op
+
+
+def openapi_document(version: str) -> S:
+    paths: S = {}
+    for (path, method), (summary, security, body) in OPERATIONS.items():
+        paths.setdefault(path, {})[method] = operation(path, method, summary, security, body)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "letsnode node API", "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": {"Problem": PROBLEM},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "letsnode_session"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }

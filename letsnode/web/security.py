@@ -1,0 +1,139 @@
+"""Defences every response and request goes through, as one small ASGI middleware.
+
+- Security headers: a strict Content-Security-Policy (no inline scripts or styles, nothing
+  from other origins), no framing, no referrer, no MIME sniffing, no caching of the API.
+- Request bodies are limited in size (Content-Length and the bytes actually received).
+- CSRF: a request that may change state (any method but GET/HEAD/OPTIONS) must carry the
+  ``X-Letsnode`` header, which a cross-site form cannot send and a cross-site script cannot
+  send without a CORS preflight the node never grants; an ``Origin`` header, when present,
+  must name this node. The session cookie is also HttpOnly and SameSite=Strict.
+- ``RateLimiter``: token buckets in memory, keyed by client address or key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from letsnode.web.problems import problem
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; manifest-src 'self'; font-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+]
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "x-letsnode"
+MAX_BODY_BYTES = 16 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = list(SECURITY_HEADERS)
+                if path.startswith("/api/"):
+                    extra.append((b"cache-control", b"no-store"))
+                else:
+                    extra.append((b"cache-control", b"no-cache"))
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *[(k, v) for k, v in extra if k not in present],
+                ]
+            await send(message)
+
+        refusal = self.refuse(scope["method"], headers)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except BodyTooLarge:
+            response = problem(413, "payload_too_large", f"bodies are limited to {self.max_body}")
+            await response(scope, receive, send_with_headers)
+
+    def refuse(self, method: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return problem(413, "payload_too_large", f"bodies are limited to {self.max_body} bytes")
+        if method in SAFE_METHODS:
+            return None
+        if headers.get(CSRF_HEADER) != "1":
+            return problem(403, "csrf", "state-changing requests need the X-Letsnode: 1 header")
+        origin = headers.get("origin")
+        if origin is not None and origin != "null":
+            if urlsplit(origin).netloc != headers.get("host", ""):
+                return problem(403, "csrf", "cross-origin requests are not accepted")
+        elif origin == "null":
+            return problem(403, "csrf", "cross-origin requests are not accepted")
+        return None
+
+
+class RateLimiter:
+    """Token buckets: ``rate`` tokens a second up to ``burst``, one per request."""
+
+    def __init__(
+        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        tokens, at = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return False
+        self._buckets[key] = (tokens - 1, now)
+        if len(self._buckets) > 50_000:
+            self._forget_full(now)
+        return True
+
+    def _forget_full(self, now: float) -> None:
+        self._buckets = {
+            k: (t, at)
+            for k, (t, at) in self._buckets.items()
+            if t + (now - at) * self.rate < self.burst
+        }

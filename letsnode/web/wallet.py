@@ -1,0 +1,288 @@
+"""A member's own account: balance and limits, paying, history (and CSV), payment requests
+(link + QR code) and live updates (Server-Sent Events)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+import trio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from letsnode import views
+from letsnode.core.amounts import format_amount, parse_amount
+from letsnode.core.crypto import SIGNATURE_BYTES
+from letsnode.core.entries import MAX_ORDER_BYTES, SignedOrder
+from letsnode.core.errors import InvalidInput
+from letsnode.core.ledger import Account
+from letsnode.core.names import MEMO_MAX, check_slug, check_text
+from letsnode.node import Broadcast, Node, Principal
+from letsnode.store.ledger_store import PaymentRow
+from letsnode.web.common import (
+    caller,
+    client_address,
+    hex_field,
+    json_body,
+    limits_of,
+    member,
+    node_of,
+    ok,
+    text_field,
+)
+from letsnode.web.i18n import LANGUAGES
+
+KEEPALIVE_SECONDS = 15
+HISTORY_MAX = 1000
+
+
+def account_view(node: Node, a: Account) -> dict[str, Any]:
+    scale = node.community.genesis.scale
+    value = views.account_json(a, scale)
+    spend = a.balance - a.floor
+    receive = None if a.ceiling is None else a.ceiling - a.balance
+    value["available_to_spend"] = format_amount(spend, scale)
+    value["available_to_spend_minor"] = spend
+    value["available_to_receive"] = None if receive is None else format_amount(receive, scale)
+    value["available_to_receive_minor"] = receive
+    return value
+
+
+async def community(request: Request) -> Response:
+    node = node_of(request)
+    value = views.community_json(node.community.genesis)
+    value["languages"] = list(LANGUAGES)
+    return ok(value)
+
+
+async def me(request: Request) -> Response:
+    p = member(request)
+    node = node_of(request)
+    value = account_view(node, node.account(p.handle))
+    value["steward"] = p.steward
+    value["language"] = node.web.language(p.handle)
+    return ok(value)
+
+
+async def set_language(request: Request) -> Response:
+    p = member(request)
+    lang = text_field(await json_body(request), "language")
+    if lang not in LANGUAGES:
+        raise InvalidInput(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
+    node_of(request).web.set_language(p.handle, lang)
+    return ok({"language": lang})
+
+
+async def members(request: Request) -> Response:
+    caller(request)
+    q = request.query_params.get("q", "").strip().lower()
+    found = [
+        {"handle": a.handle, "kind": a.kind}
+        for a in node_of(request).community.accounts()
+        if a.status == "active" and a.kind in ("member", "issuer") and q in a.handle
+    ]
+    return ok({"members": found[:50]})
+
+
+async def next_order(request: Request) -> Response:
+    p = member(request)
+    node = node_of(request)
+    return ok(
+        {
+            "community_id": node.community_id.hex(),
+            "payer": p.handle,
+            "nonce": node.next_nonce(p.handle),
+            "domain": "letsnode/order/v1\x00",
+            "scale": node.community.genesis.scale,
+        }
+    )
+
+
+async def pay(request: Request) -> Response:
+    """Record a payment from an order the payer signed in their browser."""
+    limits = limits_of(request)
+    limits.check("payments_per_address", client_address(request))
+    body = await json_body(request)
+    data = hex_field(body, "order")
+    if len(data) > MAX_ORDER_BYTES:
+        raise InvalidInput(f"an order is at most {MAX_ORDER_BYTES} bytes")
+    signed = SignedOrder.from_parts(data, hex_field(body, "signature", SIGNATURE_BYTES))
+    limits.check("payments_per_payer", signed.order.payer)
+    node = node_of(request)
+    entry = await node.pay(signed)
+    o = signed.order
+    scale = node.community.genesis.scale
+    row = PaymentRow(entry.seq, entry.timestamp_ms, o.payer, o.payee, o.amount, o.memo)
+    return ok(
+        {
+            "payment": views.payment_json(row, scale),
+            "payer": account_view(node, node.account(o.payer)),
+        },
+        201,
+    )
+
+
+def parse_day(text: str | None, what: str) -> int | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date like 2026-03-31") from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def filtered_history(request: Request) -> tuple[Principal, list[PaymentRow]]:
+    p = member(request)
+    params = request.query_params
+    counterparty = params.get("counterparty", "").strip()
+    start = parse_day(params.get("from"), "from")
+    end = parse_day(params.get("to"), "to")
+    if end is not None:
+        end += int(timedelta(days=1).total_seconds() * 1000)
+    rows = node_of(request).community.history(p.handle)
+    picked = [
+        r
+        for r in rows
+        if (not counterparty or counterparty in (r.payer, r.payee))
+        and (start is None or r.timestamp_ms >= start)
+        and (end is None or r.timestamp_ms < end)
+    ]
+    return p, picked[:HISTORY_MAX]
+
+
+async def history(request: Request) -> Response:
+    _, rows = filtered_history(request)
+    scale = node_of(request).community.genesis.scale
+    return ok({"payments": [views.payment_json(r, scale) for r in rows]})
+
+
+def csv_cell(text: str) -> str:
+    """Keep spreadsheets from running a memo as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def history_csv(request: Request) -> Response:
+    p, rows = filtered_history(request)
+    g = node_of(request).community.genesis
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["seq", "time", "payer", "payee", "amount", "unit", "memo"])
+    for r in rows:
+        amount = format_amount(r.amount if r.payee == p.handle else -r.amount, g.scale)
+        writer.writerow(
+            [
+                r.seq,
+                views.iso_time(r.timestamp_ms),
+                r.payer,
+                r.payee,
+                amount,
+                g.unit,
+                csv_cell(r.memo),
+            ]
+        )
+    filename = f"{g.short}-{p.handle}-history.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def request_link(request: Request, to: str, amount: str, memo: str) -> str:
+    check_slug(to, "payee")
+    query: dict[str, str] = {"to": to}
+    if amount:
+        parse_amount(amount, node_of(request).community.genesis.scale)
+        query["amount"] = amount
+    if memo:
+        query["memo"] = check_text(memo, "memo", MEMO_MAX)
+    return f"{request.base_url}#/pay?{urlencode(query)}"
+
+
+async def request_qr(request: Request) -> Response:
+    caller(request)
+    params = request.query_params
+    link = request_link(
+        request, params.get("to", ""), params.get("amount", ""), params.get("memo", "")
+    )
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False)
+    return Response(out.getvalue(), media_type="image/svg+xml")
+
+
+class EventStream:
+    """An SSE response: the caller's ledger events until the client goes away."""
+
+    def __init__(self, events: Broadcast, principal: Principal) -> None:
+        self.events = events
+        self.principal = principal
+
+    def wants(self, event: dict[str, Any]) -> bool:
+        return self.principal.steward or self.principal.handle in event.get("handles", ())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+        async with self.events.subscribe() as rx, trio.open_nursery() as nursery:
+
+            async def watch_disconnect() -> None:
+                message: Message = {"type": ""}
+                while message["type"] != "http.disconnect":
+                    message = await receive()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_disconnect)
+            with contextlib.suppress(OSError):  # the client went away mid-send
+                await self._pump(rx, send)
+            nursery.cancel_scope.cancel()
+
+    async def _pump(self, rx: trio.MemoryReceiveChannel[dict[str, Any]], send: Send) -> None:
+        await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
+        while True:
+            with trio.move_on_after(KEEPALIVE_SECONDS):
+                event = await rx.receive()
+                if self.wants(event):
+                    chunk = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+                    await send(
+                        {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
+                    )
+                continue
+            await send(
+                {"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True}
+            )
+
+
+async def events(request: Request) -> Response:
+    principal = caller(request)
+    return EventStream(node_of(request).events, principal)  # type: ignore[return-value]
+
+
+routes = [
+    Route("/api/community", community, methods=["GET"]),
+    Route("/api/me", me, methods=["GET"]),
+    Route("/api/me/language", set_language, methods=["PUT"]),
+    Route("/api/members", members, methods=["GET"]),
+    Route("/api/orders/next", next_order, methods=["GET"]),
+    Route("/api/payments", pay, methods=["POST"]),
+    Route("/api/history", history, methods=["GET"]),
+    Route("/api/history.csv", history_csv, methods=["GET"]),
+    Route("/api/payment-requests/qr.svg", request_qr, methods=["GET"]),
+    Route("/api/events", events, methods=["GET"]),
+]

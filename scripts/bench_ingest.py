@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Benchmark: durable payments per second through ``letsnode.ingest.LedgerWriter``.
+
+Core + store, no network: a fresh community (SQLite in WAL with synchronous=FULL, so every
+acknowledged payment is on disk) under out/bench/ (git-ignored). In the same run:
+
+  * light load: one payment at a time (p50/p99 latency, payments/s);
+  * saturating load: many concurrent submitters, for each kind of signature pool
+    (process, thread, inline) - the headline is the default, ``process``;
+  * a bare single-core libsodium verify loop over the same orders' signatures.
+
+ratio = saturated payments/s / bare single-core verifications/s (goal ≥ 0.6). Each payment
+needs one member-signature check before the writer and one node signature in the writer.
+The HTTP figure is not measured yet (the API does not exist): it prints as null. The last
+line is one JSON object with every figure.
+
+    scripts/bench_ingest.py [--accounts M] [--light N] [--saturated N] [--submitters C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import trio  # noqa: E402
+from nacl.bindings import crypto_sign_open  # noqa: E402
+
+from letsnode.community import Community  # noqa: E402
+from letsnode.core.crypto import DOMAIN_ORDER, SigningKey  # noqa: E402
+from letsnode.core.entries import Admit, Order, SignedOrder  # noqa: E402
+from letsnode.ingest import open_ledger_writer  # noqa: E402
+from letsnode.verify_pool import VerifyPool, available_cores  # noqa: E402
+
+FLOOR = -10_000_000
+
+
+def handle(i: int) -> str:
+    return f"member-{i:05d}"
+
+
+def make_community(folder: Path, accounts: int) -> tuple[Community, list[SigningKey]]:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    community = Community.create(
+        folder,
+        name="Ingest bench",
+        short="ingest",
+        unit="HOUR",
+        scale=2,
+        floor=FLOOR,
+        ceiling=None,
+    )
+    keys = [
+        SigningKey(hashlib.blake2b(b"ingest-bench-%d" % i, digest_size=32).digest())
+        for i in range(accounts)
+    ]
+    ledger = community.ledger
+    batch = [
+        ledger.append(community.key, 0, Admit(handle(i), k.public, "member", FLOOR, None))
+        for i, k in enumerate(keys)
+    ]
+    community.store.commit(batch, ledger)
+    return community, keys
+
+
+def sign_orders(
+    community: Community, keys: list[SigningKey], payers: list[int], count: int, rng: random.Random
+) -> list[SignedOrder]:
+    """``count`` orders, paid by ``payers`` in turn, with the next nonces of each."""
+    nonces = {p: community.ledger.accounts[handle(p)].last_nonce for p in payers}
+    orders = []
+    cid = community.genesis.community_id
+    for i in range(count):
+        payer = payers[i % len(payers)]
+        payee = rng.randrange(len(keys))
+        if payee == payer:
+            payee = (payee + 1) % len(keys)
+        nonces[payer] += 1
+        order = Order(cid, handle(payer), handle(payee), rng.randint(1, 500), nonces[payer], "")
+        orders.append(order.sign(keys[payer]))
+    return orders
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(latencies: list[float], seconds: float) -> dict[str, float]:
+    return {
+        "payments": len(latencies),
+        "seconds": round(seconds, 3),
+        "payments_per_second": round(len(latencies) / seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 3),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 3),
+    }
+
+
+async def light_load(community: Community, pool: VerifyPool, orders: list[SignedOrder]) -> Any:
+    latencies = []
+    async with open_ledger_writer(community, pool=pool) as writer:
+        started = time.perf_counter()
+        for signed in orders:
+            t = time.perf_counter()
+            await writer.pay(signed)
+            latencies.append(time.perf_counter() - t)
+        seconds = time.perf_counter() - started
+    return summary(latencies, seconds)
+
+
+async def saturated_load(
+    community: Community, pool: VerifyPool, per_submitter: list[list[SignedOrder]]
+) -> Any:
+    latencies: list[float] = []
+
+    async def submitter(orders: list[SignedOrder]) -> None:
+        for signed in orders:
+            t = time.perf_counter()
+            await writer.pay(signed)
+            latencies.append(time.perf_counter() - t)
+
+    async with open_ledger_writer(community, pool=pool) as writer:
+        started = time.perf_counter()
+        async with trio.open_nursery() as nursery:
+            for orders in per_submitter:
+                nursery.start_soon(submitter, orders)
+        seconds = time.perf_counter() - started
+    result = summary(latencies, seconds)
+    result["batches"] = writer.stats.batches
+    result["mean_batch"] = round(writer.stats.entries / max(writer.stats.batches, 1), 1)
+    result["largest_batch"] = writer.stats.largest_batch
+    return result
+
+
+def bare_rate(orders: list[SignedOrder], community: Community) -> float:
+    keys = {h: a.key for h, a in community.ledger.accounts.items()}
+    jobs = [(keys[o.order.payer], o.signature + DOMAIN_ORDER + o.data) for o in orders]
+    started = time.perf_counter()
+    for key, signed in jobs:
+        crypto_sign_open(signed, key)
+    return len(jobs) / (time.perf_counter() - started)
+
+
+def measure_http() -> float | None:
+    """Durable payments/s through the HTTP API: not measured until the API exists."""
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--light", type=int, default=300, help="payments one at a time")
+    parser.add_argument("--saturated", type=int, default=30_000, help="payments under load")
+    parser.add_argument("--submitters", type=int, default=500, help="concurrent submitters")
+    parser.add_argument("--pools", default="process,thread,inline")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    cores = available_cores()
+    folder = ROOT / "out" / "bench" / "ingest-run"
+    community, keys = make_community(folder, args.accounts)
+    print(f"machine: {cores} cores available to this process (shared machine: figures are noisy)")
+    try:
+        kinds = args.pools.split(",")
+        results: dict[str, Any] = {}
+        with VerifyPool("process") as pool:
+            pool.warm_up()
+            light = trio.run(
+                light_load,
+                community,
+                pool,
+                sign_orders(community, keys, [0, 1, 2], args.light, rng),
+            )
+        print(
+            f"light load (1 at a time, process pool): {light['payments_per_second']:,.0f} "
+            f"payments/s, p50 {light['p50_ms']:.2f} ms, p99 {light['p99_ms']:.2f} ms"
+        )
+        sample: list[SignedOrder] = []
+        for kind in kinds:
+            submitters = min(args.submitters, len(keys))
+            payers = list(range(len(keys)))
+            per = [
+                sign_orders(
+                    community, keys, payers[s::submitters], args.saturated // submitters, rng
+                )
+                for s in range(submitters)
+            ]
+            sample = sample or [o for orders in per for o in orders][:20_000]
+            with VerifyPool(kind) as pool:  # type: ignore[arg-type]
+                pool.warm_up()
+                results[kind] = trio.run(saturated_load, community, pool, per)
+            r = results[kind]
+            print(
+                f"saturated ({submitters} submitters, {kind} pool): "
+                f"{r['payments_per_second']:,.0f} payments/s, p50 {r['p50_ms']:.1f} ms, "
+                f"p99 {r['p99_ms']:.1f} ms, mean group commit {r['mean_batch']} entries"
+            )
+        bare = bare_rate(sample, community)
+        print(f"bare libsodium verify loop, 1 core: {bare:,.0f} signatures/s")
+        headline = results.get("process") or next(iter(results.values()))
+        ratio = headline["payments_per_second"] / bare
+        print(
+            f"ratio = saturated {headline['payments_per_second']:,.0f} / {bare:,.0f} = {ratio:.3f}"
+        )
+        http = measure_http()
+        print("HTTP payments/s: not measured (the HTTP API does not exist yet)")
+        print(
+            json.dumps(
+                {
+                    "cores": cores,
+                    "light": light,
+                    "saturated": results,
+                    "saturated_payments_per_second": headline["payments_per_second"],
+                    "bare_single_core_verify_per_second": round(bare),
+                    "ratio": round(ratio, 3),
+                    "http_payments_per_second": http,
+                }
+            )
+        )
+    finally:
+        community.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
