@@ -27,6 +27,7 @@ from letsnode.core.checkpoint import (
     Checkpoint,
     CheckpointError,
     PrefixCheck,
+    State,
     open_checkpoint,
     resume_ledger,
     take_checkpoint,
@@ -229,7 +230,7 @@ def _resume(
         )
     seq, signed = found
     prefix = PrefixCheck()
-    opened: tuple[Checkpoint, list[Account]] | None = None
+    opened: tuple[Checkpoint, State] | None = None
     fault: AuditFault | None = None
     for data, signature in records:
         fault = prefix.feed(data, signature)
@@ -255,8 +256,8 @@ def _resume(
         failed = AuditResult(Ledger(), entries=fault.seq if fault else 0, fault=fault)
         failed.ledger.genesis = prefix.genesis
         return failed
-    checkpoint, accounts = opened
-    return resume_ledger(prefix.genesis, checkpoint, accounts), seq
+    checkpoint, state = opened
+    return resume_ledger(prefix.genesis, checkpoint, state), seq
 
 
 def _file_records(path: Path, reader: LogReader) -> Iterator[tuple[bytes, bytes]]:

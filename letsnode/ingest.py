@@ -32,17 +32,33 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import msgpack
 import trio
 
 from letsnode.community import Community, now_ms
-from letsnode.core.crypto import DOMAIN_ORDER
-from letsnode.core.entries import Body, Entry, Genesis, Payment, SignedOrder
+from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, blake2b256
+from letsnode.core.entries import (
+    ENTRY_TYPE,
+    PROTOCOL_VERSION,
+    Admit,
+    Body,
+    Entry,
+    Genesis,
+    Limits,
+    Payment,
+    SignedOrder,
+    Status,
+)
 from letsnode.core.errors import BadSignature, InvalidInput, LetsError
 from letsnode.core.ledger import Ledger
 from letsnode.verify_pool import VerifyPool
 
 DEFAULT_MAX_BATCH = 1024
 MAX_CHECKS = 4096
+MIN_CHUNK = 32
+# Bodies whose commit needs only the accounts they touch: their batches can be applied
+# while the batch before them commits.
+_MEMBER_BODIES = (Payment, Admit, Limits, Status)
 
 T = TypeVar("T")
 
@@ -60,18 +76,12 @@ class WriteFailed(LetsError):
 
 
 @dataclass(eq=False, slots=True)
-class _Check:
-    key: bytes
-    signed: bytes
-    done: trio.Event = field(default_factory=trio.Event)
-    ok: bool = False
-    error: BaseException | None = None
+class _Request:
+    """One entry to write. A payment whose payer is known is checked first: ``check`` is
+    the payer's key and ``signature || DOMAIN_ORDER || order``."""
 
-
-@dataclass(eq=False, slots=True)
-class _Write:
     body: Body
-    checked_key: bytes | None
+    check: tuple[bytes, bytes] | None = None
     done: trio.Event = field(default_factory=trio.Event)
     entry: Entry | None = None
     error: BaseException | None = None
@@ -96,11 +106,13 @@ class LedgerWriter:
         self.stats = WriterStats()
         self._pool = pool
         self._max_batch = max_batch
-        self._write_send, self._write_recv = trio.open_memory_channel[_Write](math.inf)
-        self._check_send, self._check_recv = trio.open_memory_channel[_Check](math.inf)
+        self._write_send, self._write_recv = trio.open_memory_channel[_Request](math.inf)
+        self._check_send, self._check_recv = trio.open_memory_channel[_Request](math.inf)
         self._checks_in_flight = trio.Semaphore(pool.window)
-        self._pending: set[_Write | _Check] = set()
+        self._pending: set[_Request] = set()
         self._closed = False
+        self._generation = 0  # bumped when a commit fails and the ledger is reloaded
+        self._pack = msgpack.Packer(use_bin_type=True).pack
 
     # -- the interface -----------------------------------------------------------------
 
@@ -115,13 +127,11 @@ class LedgerWriter:
         Raises BadSignature if the payer did not sign the order, LedgerRefusal if the rules
         refuse it (nothing changes then), WriterClosed or WriteFailed.
         """
+        request = _Request(Payment(signed))
         payer = self.community.ledger.accounts.get(signed.order.payer)
-        checked_key = None
         if payer is not None:  # an unknown payer is refused by the writer, in log order
-            if not await self._check(payer.key, signed.signature + DOMAIN_ORDER + signed.data):
-                raise BadSignature(f"the order is not signed by {signed.order.payer}'s key")
-            checked_key = payer.key
-        return await self._write(Payment(signed), checked_key)
+            request.check = (payer.key, signed.signature + DOMAIN_ORDER + signed.data)
+        return await self._submit(request)
 
     async def submit(self, body: Body) -> Entry:
         """Record any body (Admit, Limits, Status; a Payment goes through ``pay``)."""
@@ -129,34 +139,18 @@ class LedgerWriter:
             return await self.pay(body.signed)
         if isinstance(body, Genesis):
             raise InvalidInput("the genesis entry is written once, when the community is created")
-        return await self._write(body, None)
+        return await self._submit(_Request(body))
 
-    # -- requests ------------------------------------------------------------------------
-
-    async def _check(self, key: bytes, signed: bytes) -> bool:
+    async def _submit(self, request: _Request) -> Entry:
         if self._closed:
             raise WriterClosed("the ledger writer is closed")
-        check = _Check(key, signed)
-        self._pending.add(check)
-        try:
-            self._check_send.send_nowait(check)
-            await check.done.wait()
-        finally:
-            self._pending.discard(check)
-        if check.error is not None:
-            raise check.error
-        return check.ok
-
-    async def _write(self, body: Body, checked_key: bytes | None) -> Entry:
-        if self._closed:
-            raise WriterClosed("the ledger writer is closed")
-        request = _Write(body, checked_key)
         self._pending.add(request)
         try:
-            self._write_send.send_nowait(request)
+            channel = self._check_send if request.check is not None else self._write_send
+            channel.send_nowait(request)
             await request.done.wait()
         except BaseException:
-            request.abandoned = True  # not yet applied: the writer will skip it
+            request.abandoned = True  # if not applied yet, the writer skips it
             raise
         finally:
             self._pending.discard(request)
@@ -169,71 +163,127 @@ class LedgerWriter:
 
     async def _check_loop(self) -> None:
         token = trio.lowlevel.current_trio_token()
-        while True:
-            try:
-                first = await self._check_recv.receive()
-            except trio.EndOfChannel:
-                break
-            # Wait for room first: meanwhile more checks queue up, so batches grow with load.
-            await self._checks_in_flight.acquire()
-            batch = [first, *_drain(self._check_recv, MAX_CHECKS - 1)]
-            future = self._pool.submit([c.key for c in batch], [c.signed for c in batch])
+        workers = self._pool.workers
+        try:
+            while True:
+                try:
+                    first = await self._check_recv.receive()
+                except trio.EndOfChannel:
+                    break
+                # Wait for room first: meanwhile more checks queue up, so batches grow.
+                await self._checks_in_flight.acquire()
+                batch = [first, *_drain(self._check_recv, MAX_CHECKS - 1)]
+                # A burst is shared among the workers: it is checked on every core at once.
+                size = max(MIN_CHUNK, -(-len(batch) // workers))
+                for start in range(0, len(batch), size):
+                    if start:
+                        await self._checks_in_flight.acquire()
+                    self._submit_checks(token, batch[start : start + size])
+            for _ in range(self._pool.window):  # let the checks in flight come back
+                await self._checks_in_flight.acquire()
+        finally:
+            self._write_send.close()  # nothing more can reach the writer
 
-            def done(future: Future[list[int]], batch: list[_Check] = batch) -> None:
-                with contextlib.suppress(trio.RunFinishedError):  # the run is over
-                    token.run_sync_soon(self._checked, future, batch)
+    def _submit_checks(self, token: trio.lowlevel.TrioToken, chunk: list[_Request]) -> None:
+        checks = [r.check for r in chunk if r.check is not None]
+        future = self._pool.submit([key for key, _ in checks], [signed for _, signed in checks])
 
-            future.add_done_callback(done)
-        for _ in range(self._pool.window):  # let the checks in flight come back
-            await self._checks_in_flight.acquire()
+        def done(future: Future[list[int]]) -> None:
+            with contextlib.suppress(trio.RunFinishedError):  # the run is over
+                token.run_sync_soon(self._checked, future, chunk)
 
-    def _checked(self, future: Future[list[int]], batch: list[_Check]) -> None:
+        future.add_done_callback(done)
+
+    def _checked(self, future: Future[list[int]], chunk: list[_Request]) -> None:
+        """Runs in the trio thread: pass the good ones on to the writer, in order."""
         self._checks_in_flight.release()
         try:
             bad = set(future.result())
         except BaseException as err:
-            for check in batch:
-                check.error = WriterClosed(f"the signature check could not run: {err!r}")
-                check.done.set()
-            return
-        for i, check in enumerate(batch):
-            check.ok = i not in bad
-            check.done.set()
+            bad = set(range(len(chunk)))
+            failure: LetsError | None = WriterClosed(f"the signature check could not run: {err!r}")
+        else:
+            failure = None
+        for i, request in enumerate(chunk):
+            if i in bad:
+                order = request.body.order  # type: ignore[union-attr]
+                request.error = failure or BadSignature(
+                    f"the order is not signed by {order.payer}'s key"
+                )
+                request.done.set()
+                continue
+            try:
+                self._write_send.send_nowait(request)
+            except trio.ClosedResourceError:
+                request.error = WriterClosed("the ledger writer closed before this was written")
+                request.done.set()
 
     # -- the writer ----------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
-        while True:
-            try:
-                first = await self._write_recv.receive()
-            except trio.EndOfChannel:
-                return
-            batch = [first, *_drain(self._write_recv, self._max_batch - 1)]
-            await self._commit_batch(batch)
+        """Apply batch k+1 while batch k commits; commits stay one at a time, in order."""
+        committed: trio.Event | None = None
+        async with trio.open_nursery() as nursery:
+            while True:
+                try:
+                    first = await self._write_recv.receive()
+                except trio.EndOfChannel:
+                    break
+                batch = [first, *_drain(self._write_recv, self._max_batch - 1)]
+                member_only = all(isinstance(r.body, _MEMBER_BODIES) for r in batch)
+                if not member_only and committed is not None:
+                    await committed.wait()  # lines and transfers: nothing ahead of the disk
+                generation = self._generation
+                entries, accepted = self._apply_batch(batch)
+                view = _as_of_now(self.community.ledger, entries) if member_only else None
+                if committed is not None:
+                    await committed.wait()
+                committed = trio.Event()
+                nursery.start_soon(
+                    self._commit, batch, entries, accepted, view, generation, committed
+                )
 
-    async def _commit_batch(self, batch: list[_Write]) -> None:
-        community = self.community
-        ledger = community.ledger
+    def _apply_batch(self, batch: list[_Request]) -> tuple[list[Entry], list[_Request]]:
+        """Apply each request to the in-memory ledger; a refusal touches nothing else."""
+        ledger = self.community.ledger
         entries: list[Entry] = []
-        accepted: list[_Write] = []
+        accepted: list[_Request] = []
         for request in batch:
             if request.abandoned:
                 continue
             try:
-                request.entry = _append(ledger, community, request)
+                request.entry = self._append(ledger, request)
             except LetsError as err:
                 request.error = err
                 self.stats.refused += 1
                 continue
             entries.append(request.entry)
             accepted.append(request)
+        return entries, accepted
+
+    async def _commit(
+        self,
+        batch: list[_Request],
+        entries: list[Entry],
+        accepted: list[_Request],
+        view: Ledger | None,
+        generation: int,
+        committed: trio.Event,
+    ) -> None:
+        community = self.community
         try:
+            if generation != self._generation:
+                raise WriteFailed("an earlier batch could not be stored")
             if entries:
+                state = view if view is not None else community.ledger
                 # Shielded: once started, a commit's outcome is known before anyone is told.
                 with trio.CancelScope(shield=True):
-                    await trio.to_thread.run_sync(community.store.commit, entries, ledger)
+                    await trio.to_thread.run_sync(community.store.commit, entries, state)
         except BaseException as err:
-            community.ledger = community.store.load() or Ledger()
+            if generation == self._generation:
+                # The memory is ahead of the disk: reload, and fail what was built on it.
+                self._generation += 1
+                community.ledger = community.store.load() or Ledger()
             failure = WriteFailed(f"the batch of {len(entries)} entries was not stored: {err}")
             for request in accepted:
                 request.entry = None
@@ -247,13 +297,38 @@ class LedgerWriter:
         finally:
             for request in batch:
                 request.done.set()
+            committed.set()
+
+    def _append(self, ledger: Ledger, request: _Request) -> Entry:
+        """Sign ``request.body`` as the next entry and apply it (nothing changes if refused).
+
+        The same entry ``Ledger.append`` would make; payments are packed directly (their
+        parts are bytes already checked when the order was built or decoded).
+        """
+        body = request.body
+        key = self.community.key
+        seq, prev = ledger.next_seq, ledger.head
+        timestamp = max(now_ms(), ledger.last_timestamp_ms)
+        check_member = True
+        if isinstance(body, Payment) and _plain_bytes(body):
+            wire = [ENTRY_TYPE, PROTOCOL_VERSION, seq, prev, timestamp, body.to_wire()]
+            data = self._pack(wire)
+            entry = Entry(
+                seq, prev, timestamp, body, data, key.sign(DOMAIN_ENTRY, data), blake2b256(data)
+            )
+            if request.check is not None:  # checked before; unless admitted meanwhile
+                payer = ledger.accounts.get(body.order.payer)
+                check_member = payer is None or payer.key != request.check[0]
+        else:
+            entry = Entry.create(key, seq, prev, timestamp, body)
+        ledger.apply(entry, check_node_signature=False, check_member_signature=check_member)
+        return entry
 
     # -- closing -------------------------------------------------------------------------
 
     def _close(self) -> None:
         """No new requests; the loops finish what is queued, then end."""
         self._closed = True
-        self._write_send.close()
         self._check_send.close()
 
     def _fail_pending(self) -> None:
@@ -263,17 +338,23 @@ class LedgerWriter:
                 request.done.set()
 
 
-def _append(ledger: Ledger, community: Community, request: _Write) -> Entry:
-    """Sign ``request.body`` as the next entry and apply it (state unchanged if refused)."""
-    body = request.body
-    timestamp = max(now_ms(), ledger.last_timestamp_ms)
-    entry = Entry.create(community.key, ledger.next_seq, ledger.head, timestamp, body)
-    check_member = True
-    if isinstance(body, Payment) and request.checked_key is not None:
-        payer = ledger.accounts.get(body.order.payer)
-        check_member = payer is None or payer.key != request.checked_key
-    ledger.apply(entry, check_node_signature=False, check_member_signature=check_member)
-    return entry
+def _as_of_now(ledger: Ledger, entries: list[Entry]) -> Ledger:
+    """What ``LedgerStore.commit`` reads for ``entries``, copied now: the accounts they
+    touched, as they are after them (the live ledger moves on while they commit)."""
+    view = Ledger()
+    for entry in entries:
+        body = entry.body
+        handles = (body.order.payer, body.order.payee) if isinstance(body, Payment) else ()
+        if isinstance(body, Admit | Limits | Status):
+            handles = (body.handle,)
+        for handle in handles:
+            if handle not in view.accounts:
+                view.accounts[handle] = ledger.accounts[handle].copy()
+    return view
+
+
+def _plain_bytes(body: Payment) -> bool:
+    return type(body.signed.data) is bytes and type(body.signed.signature) is bytes
 
 
 def _drain(receive: trio.MemoryReceiveChannel[T], limit: int) -> list[T]:

@@ -398,6 +398,7 @@ async def run_node(
     with hold_folder(data):
         node = Node.open(data)
         pool: VerifyPool | None = None
+        fed_db = None
         try:
             config = Config()
             config.bind = [http]
@@ -407,7 +408,8 @@ async def run_node(
             config.h2_max_inbound_frame_size = 16 * 1024
             app = create_app(node, **(app_options or {}))
             pool = VerifyPool(verify_pool)
-            fed_store = FederationStore(node.community.store.conn)
+            fed_db = connect(data / DB_NAME)  # its own connection: see FederationStore
+            fed_store = FederationStore(fed_db.conn)
             async with (
                 open_ledger_writer(node.community, pool=pool) as writer,
                 open_libp2p_transport(
@@ -433,4 +435,6 @@ async def run_node(
             node.federation = None
             if pool is not None:
                 pool.close()
+            if fed_db is not None:
+                fed_db.conn.close()
             node.close()

@@ -27,10 +27,10 @@ def virtual_ms() -> int:
 class CommunityPort:
     """The LedgerPort of a Community without a running node (one write at a time)."""
 
-    def __init__(self, community: Community) -> None:
+    def __init__(self, community: Community, clock: Callable[[], int] = virtual_ms) -> None:
         self.community = community
-        self.clock = virtual_ms
-        community.clock = virtual_ms
+        self.clock = clock
+        community.clock = clock
 
     @property
     def ledger(self):
@@ -112,8 +112,8 @@ async def open_line(a: FedNode, b: FedNode, out: int, in_: int) -> None:
     await adverts_settled([a, b])
 
 
-async def adverts_settled(nodes: list[FedNode]) -> None:
-    """Wait (virtual time) until every node has every other's current advert."""
+async def adverts_settled(nodes: list[FedNode], real_time: bool = False) -> None:
+    """Wait until every node has every other's current advert."""
     with trio.fail_after(30):
         while True:
             expected = {n.id: n.federation.own_advert().lines for n in nodes}
@@ -129,7 +129,7 @@ async def adverts_settled(nodes: list[FedNode]) -> None:
                 return
             for n in nodes:
                 await n.federation.publish_advert()
-            await trio.sleep(0.1)
+            await trio.sleep(0.3 if real_time else 0.1)
 
 
 class Restartable:
@@ -195,3 +195,14 @@ class CrashingPort(CommunityPort):
             self.owner.crash()
             await trio.sleep(0)  # the crash takes effect here, after the write
         return entry
+
+
+async def open_line_real(a: FedNode, b: FedNode, out: int, in_: int) -> None:
+    """open_line for nodes that already know each other (real hosts: bootstrap dialled)."""
+    with trio.fail_after(30):
+        while not any(
+            p.community_id == b.id and p.connected for p in a.federation.transport.peers()
+        ):
+            await trio.sleep(0.05)
+    proposal = await a.federation.lines.propose(b.id, out, in_)
+    await b.federation.lines.accept(proposal.id)

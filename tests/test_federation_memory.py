@@ -145,7 +145,7 @@ async def test_a_replayed_fulfilment_decision_changes_nothing(tmp_path, autojump
         await open_line(n["a"], n["b"], 500, 500)
         outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["b"].id, "m-b", 9))
         assert outcome.state == "fulfilled"
-        row = n["a"].community.store.hold_row(outcome.transfer_id, "out")
+        row = n["a"].federation.store.hold_row(outcome.transfer_id, "out")
         decision = Decision(outcome.transfer_id, 0, "fulfilled", row["preimage"])
         before = n["b"].community.ledger.next_seq
         for _ in range(2):

@@ -329,3 +329,14 @@ async def test_the_default_pool_starts_and_stops_with_the_writer(community: Comm
             )
     assert entry.seq == 7
     assert reopened(community) == snapshot(community)
+
+
+async def test_the_writer_makes_the_entry_ledger_append_would_make(
+    community: Community, pool: VerifyPool
+) -> None:
+    keys = keys_of(community)
+    prev = community.ledger.head
+    async with open_ledger_writer(community, pool=pool) as writer:
+        entry = await writer.pay(order(community, keys, "member-0", "member-1", 3, 1))
+    again = Entry.create(community.key, entry.seq, prev, entry.timestamp_ms, entry.body)
+    assert entry == again

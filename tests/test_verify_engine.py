@@ -10,6 +10,7 @@ code and reason), same entry count, same state. Then incremental audits from che
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from letsnode.auditing import audit_folder, audit_path, export_log
-from letsnode.community import Community
+from letsnode.community import DB_NAME, NODE_KEY, Community
 from letsnode.core import codec
 from letsnode.core.audit import AuditResult, audit_records
 from letsnode.core.checkpoint import (
@@ -44,10 +45,15 @@ from letsnode.core.entries import (
     Status,
 )
 from letsnode.core.errors import DecodeError, LedgerRefusal
+from letsnode.core.federation_bodies import Hold, Release
 from letsnode.core.ledger import Ledger
+from letsnode.core.transfers import RemoteOrder
 from letsnode.core.verify import Replayer, bad_signatures
 from letsnode.store.checkpoints import latest_checkpoint, save_checkpoint
+from letsnode.store.db import connect
+from letsnode.store.ledger_store import LedgerStore
 from letsnode.verify_pool import VerifyPool, audit_parallel
+from tests.federation_helpers import KEYS, Net, member_key
 
 Record = tuple[bytes, bytes]
 T0 = 1_700_000_000_000
@@ -109,6 +115,64 @@ def build(seed: int, steps: int = 60) -> Built:
     return Built(node, members, tuple(entries))
 
 
+class RecordingNet(Net):
+    """The federation helpers' three ledgers, keeping community A's entries."""
+
+    def __init__(self) -> None:
+        self.entries_a: list[Entry] = []
+        super().__init__(limit=3000)
+
+    def append(self, name: str, body: Body) -> Entry:  # type: ignore[override]
+        self.now += 10
+        entry = self.ledgers[name].append(KEYS[name], self.now, body)
+        if name == "a":
+            self.entries_a.append(entry)
+        return entry
+
+
+@cache
+def build_federated(seed: int, steps: int = 50) -> Built:
+    """Community A with a credit line to B, holds pending and released around payments, so
+    the limits count what is held and line accounts refuse plain payments."""
+    rng = random.Random(seed)
+    net = RecordingNet()
+    ledger = net.ledgers["a"]
+    members = {"maria": member_key("maria")}
+    for i in range(3):
+        handle = f"local-{i}"
+        members[handle] = SigningKey(rng.randbytes(32))
+        net.append("a", Admit(handle, members[handle].public, "member", -2000, 4000))
+    condition = hashlib.sha256(b"preimage").digest()
+    holds: list[bytes] = []
+    for step in range(steps):
+        handles = sorted(members)
+        roll = rng.random()
+        with contextlib.suppress(LedgerRefusal):
+            if roll < 0.7:
+                payer, payee = rng.sample(handles, 2)
+                nonce = ledger.accounts[payer].last_nonce + 1
+                amount = rng.choice([100, 900, 2500, 6000])
+                order = Order(KEYS["a"].public, payer, payee, amount, nonce, "")
+                net.append("a", Payment(order.sign(members[payer])))
+            elif roll < 0.85:
+                nonce = ledger.accounts["maria"].last_nonce + 1
+                amount = rng.choice([500, 2000, 7000])
+                remote = RemoteOrder(
+                    KEYS["a"].public, "maria", KEYS["c"].public, "karim", amount, nonce, "tea"
+                )
+                data, sig = remote.sign(members["maria"])
+                tid = bytes([step]) * 16
+                expiry = net.now + 5000
+                net.append(
+                    "a", Hold(tid, "out", "maria", "line-b", amount, condition, expiry, data, sig)
+                )
+                holds.append(tid)
+            elif holds:
+                net.now += 6000
+                net.append("a", Release(holds.pop(0), "out", "expired", b"", b""))
+    return Built(KEYS["a"], members, tuple(net.entries_a))
+
+
 def rechain(built: Built, position: int, body: Body, ts: int | None = None) -> list[Record]:
     """The log with entry ``position`` replaced by ``body``, every entry re-signed by the
     node from there on with correct hashes: only the rules (or the member) can object."""
@@ -123,6 +187,26 @@ def rechain(built: Built, position: int, body: Body, ts: int | None = None) -> l
         out.append((entry.data, entry.signature))
         prev = entry.hash
     return out
+
+
+def state_before(built: Built, position: int) -> Ledger:
+    ledger = Ledger()
+    for entry in built.entries[:position]:
+        ledger.apply(entry, check_node_signature=False, check_member_signature=False)
+    return ledger
+
+
+def spend_held(built: Built, position: int) -> list[Record] | None:
+    """Payment ``position`` changed to fit the floor only if pending holds are ignored."""
+    body = built.entries[position].body
+    assert isinstance(body, Payment)
+    payer = state_before(built, position).accounts[body.order.payer]
+    room = payer.balance - payer.floor
+    if payer.held_out == 0 or room - payer.held_out + 1 > room or room < 1:
+        return None
+    amount = max(1, room - payer.held_out + 1)
+    changed = reorder(body.order, amount=amount).sign(built.members[body.order.payer])
+    return rechain(built, position, Payment(changed))
 
 
 def payments(built: Built) -> list[int]:
@@ -144,7 +228,8 @@ def reorder(order: Order, **changes: object) -> Order:
 
 @st.composite
 def corrupted(draw: st.DrawFn) -> list[Record]:
-    built = build(draw(st.integers(0, 5)))
+    seed = draw(st.integers(0, 5))
+    built = build_federated(seed) if draw(st.booleans()) else build(seed)
     records = built.records
     n = len(records)
     kind = draw(
@@ -161,6 +246,8 @@ def corrupted(draw: st.DrawFn) -> list[Record]:
                 "replay_nonce",
                 "unknown_payee",
                 "wrong_community",
+                "pay_line_account",
+                "spend_held",
                 "time_back",
                 "two_faults",
             ]
@@ -199,6 +286,13 @@ def corrupted(draw: st.DrawFn) -> list[Record]:
     if kind == "forge_member":
         other = SigningKey(bytes(draw(st.binary(min_size=32, max_size=32))))
         return rechain(built, p, Payment(order.sign(other)))
+    if kind == "spend_held":
+        candidates = [q for q in pays if spend_held(built, q) is not None]
+        if not candidates:
+            return records
+        changed_records = spend_held(built, draw(st.sampled_from(candidates)))
+        assert changed_records is not None
+        return changed_records
     if kind == "time_back":
         return rechain(built, p, payment, ts=built.entries[p].timestamp_ms - 5000)
     payer_key = built.members[order.payer]
@@ -208,6 +302,8 @@ def corrupted(draw: st.DrawFn) -> list[Record]:
         changed = reorder(order, nonce=1)
     elif kind == "unknown_payee":
         changed = reorder(order, payee="nobody")
+    elif kind == "pay_line_account":
+        changed = reorder(order, payee="line-b")
     elif kind == "wrong_community":
         changed = reorder(order, community_id=bytes(32))
     else:  # two faults: a forged byte somewhere, and a rule broken somewhere else
@@ -246,7 +342,7 @@ def pool(request: pytest.FixtureRequest) -> Iterator[VerifyPool]:
 # -- the same first fault as the reference ---------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(records=corrupted(), batch_size=st.sampled_from([1, 3, 7, 16, 2048]))
 def test_engine_reports_the_reference_first_fault(
     pool: VerifyPool, records: list[Record], batch_size: int
@@ -255,12 +351,18 @@ def test_engine_reports_the_reference_first_fault(
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 5), batch_size=st.sampled_from([1, 5, 64]))
+@given(seed=st.integers(0, 5), batch_size=st.sampled_from([1, 5, 64]), federated=st.booleans())
 def test_valid_ledgers_pass_with_the_reference_state(
-    pool: VerifyPool, seed: int, batch_size: int
+    pool: VerifyPool, seed: int, batch_size: int, federated: bool
 ) -> None:
-    result = assert_same(build(seed).records, pool, batch_size)
+    built = build_federated(seed) if federated else build(seed)
+    result = assert_same(built.records, pool, batch_size)
     assert result.ok
+
+
+def test_federated_ledgers_have_holds_lines_and_refusals_to_exercise() -> None:
+    kinds = {type(e.body).__name__ for s in range(6) for e in build_federated(s).entries}
+    assert {"Hold", "Release", "LineAgreement", "Payment"} <= kinds
 
 
 def test_a_forged_member_signature_is_the_fault_even_when_a_rule_breaks_later(
@@ -278,6 +380,22 @@ def test_a_forged_member_signature_is_the_fault_even_when_a_rule_breaks_later(
     got = assert_same(tail, pool, 4)
     assert got.fault is not None
     assert (got.fault.seq, got.fault.code) == (first, "bad_signature")
+
+
+def test_a_payment_that_fits_only_without_the_pending_holds_is_refused(
+    pool: VerifyPool,
+) -> None:
+    faults = []
+    for seed in range(6):
+        built = build_federated(seed)
+        for position in payments(built):
+            records = spend_held(built, position)
+            if records is not None:
+                got = assert_same(records, pool, 8)
+                assert got.fault is not None
+                faults.append((got.fault.seq, got.fault.code))
+                assert got.fault.seq == position
+    assert faults and {code for _, code in faults} == {"below_floor"}
 
 
 def test_an_empty_log_is_the_reference_empty_log_fault(pool: VerifyPool) -> None:
@@ -406,9 +524,9 @@ def test_a_checkpoint_with_altered_balances_is_refused(tmp_path: Path) -> None:
         found = latest_checkpoint(c.store.conn)
         assert found is not None
         seq, signed = found
-        altered = [replace(a) for a in c.ledger.accounts.values()]
-        altered[0].balance += 50
-        altered[1].balance -= 50
+        altered = c.ledger
+        altered.accounts["ana"].balance += 50
+        altered.accounts["bo"].balance -= 50
         state = encode_state(altered)
         save_checkpoint(c.store.conn, seq, replace(signed, state=state), 0)
     report = audit_folder(folder, since_checkpoint=True)
@@ -467,3 +585,36 @@ def test_a_full_audit_ignores_checkpoints(tmp_path: Path) -> None:
     with Community.opened(folder) as c:
         c.store.conn.execute("UPDATE checkpoints SET state = x'00'")
     assert audit_folder(folder).ok
+
+
+def write_folder(path: Path, built: Built, entries: tuple[Entry, ...]) -> None:
+    """Store ``entries`` (a prefix or the rest of ``built``) in the data folder ``path``."""
+    path.mkdir(exist_ok=True)
+    key_file = path / NODE_KEY
+    if not key_file.exists():
+        key_file.write_bytes(built.node.seed)
+    db = connect(path / DB_NAME)
+    try:
+        store = LedgerStore(db)
+        ledger = store.load() or Ledger()
+        for entry in entries:
+            ledger.apply(entry)
+            store.commit([entry], ledger)
+    finally:
+        db.conn.close()
+
+
+def test_a_checkpoint_carries_holds_and_lines_to_the_entries_after_it(tmp_path: Path) -> None:
+    built = build_federated(2)
+    releases = [i for i, e in enumerate(built.entries) if isinstance(e.body, Release)]
+    middle = releases[len(releases) // 2]  # holds are pending here, released after
+    folder = tmp_path / "fed"
+    write_folder(folder, built, built.entries[:middle])
+    written = audit_folder(folder, write_checkpoint=True)
+    assert written.ok, written.fault
+    write_folder(folder, built, built.entries[middle:])
+    since = audit_folder(folder, since_checkpoint=True)
+    full = audit_folder(folder)
+    assert since.ok and full.ok, (since.fault, full.fault)
+    assert since.verified_from == middle
+    assert (since.entries, since.head) == (full.entries, full.head)

@@ -6,8 +6,13 @@ Wire forms (canonical msgpack arrays):
     checkpoint = ["letsnode/checkpoint", 1, community_id, seq, head, timestamp_ms,
                   account_count, state_digest]
                  signed by the node's key under DOMAIN_CHECKPOINT
-    state      = [[handle, key, kind, floor, ceiling, status, balance, last_nonce], ...]
-                 sorted by handle; state_digest = BLAKE2b-256(state)
+    state      = [accounts, holds, lines, finished]; state_digest = BLAKE2b-256(state)
+    accounts   = [[handle, key, kind, floor, ceiling, status, balance, last_nonce,
+                   held_out, held_in], ...]                          sorted by handle
+    holds      = [[transfer_id, role, debit, credit, amount, condition, expiry_ms,
+                   revealed], ...]                                   sorted by (id, role)
+    lines      = [[terms, handle, partner], ...]                     sorted by handle
+    finished   = [transfer_id, ...]                                  sorted
 
 A checkpoint is never trusted blindly. ``open_checkpoint`` verifies its signature with the
 community id named by the log's own genesis entry, the state against its digest, and the
@@ -29,9 +34,20 @@ from letsnode.core.amounts import check_int64
 from letsnode.core.audit import AuditFault
 from letsnode.core.codec import Wire, expect_bytes, expect_int, expect_list, expect_str
 from letsnode.core.crypto import HASH_BYTES, KEY_BYTES, SigningKey, is_valid_signature
-from letsnode.core.entries import GENESIS_PREV, PROTOCOL_VERSION, Admit, Entry, Genesis, Status
+from letsnode.core.entries import (
+    ACCOUNT_KINDS,
+    GENESIS_PREV,
+    PROTOCOL_VERSION,
+    Entry,
+    Genesis,
+    Status,
+    check_limits,
+)
 from letsnode.core.errors import DecodeError, InvalidInput, LetsError
+from letsnode.core.federation_rules import HoldState, LineState
 from letsnode.core.ledger import Account, Ledger
+from letsnode.core.lines import LineTerms
+from letsnode.core.names import check_slug
 
 CHECKPOINT_TYPE = "letsnode/checkpoint"
 DOMAIN_CHECKPOINT = b"letsnode/checkpoint/v1\x00"
@@ -95,12 +111,43 @@ class SignedCheckpoint:
     state: bytes
 
 
-def encode_state(accounts: list[Account]) -> bytes:
-    rows: list[Wire] = [
-        [a.handle, a.key, a.kind, a.floor, a.ceiling, a.status, a.balance, a.last_nonce]
-        for a in sorted(accounts, key=lambda a: a.handle)
+def encode_state(ledger: Ledger) -> bytes:
+    """Everything ``Ledger.apply`` reads besides the chain position, canonically."""
+    accounts: list[Wire] = [
+        [
+            a.handle,
+            a.key,
+            a.kind,
+            a.floor,
+            a.ceiling,
+            a.status,
+            a.balance,
+            a.last_nonce,
+            a.held_out,
+            a.held_in,
+        ]
+        for a in sorted(ledger.accounts.values(), key=lambda a: a.handle)
     ]
-    return codec.pack(rows)
+    holds: list[Wire] = [
+        [h.transfer_id, h.role, h.debit, h.credit, h.amount, h.condition, h.expiry_ms, h.revealed]
+        for _, h in sorted(ledger.holds.items())
+    ]
+    lines: list[Wire] = [
+        [line.terms.encode(), line.handle, line.partner]
+        for line in sorted(ledger.lines.values(), key=lambda line: line.handle)
+    ]
+    finished: list[Wire] = list(sorted(ledger.finished))
+    return codec.pack([accounts, holds, lines, finished])
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A checkpoint's decoded state."""
+
+    accounts: list[Account]
+    holds: list[HoldState]
+    lines: list[LineState]
+    finished: list[bytes]
 
 
 def state_digest(state: bytes) -> bytes:
@@ -111,7 +158,7 @@ def take_checkpoint(ledger: Ledger, key: SigningKey) -> SignedCheckpoint:
     """Sign a checkpoint of ``ledger`` (which must be the state of a verified log)."""
     if key.public != ledger.community.community_id:
         raise InvalidInput("only the community's node key can sign its checkpoints")
-    state = encode_state(list(ledger.accounts.values()))
+    state = encode_state(ledger)
     checkpoint = Checkpoint(
         ledger.community.community_id,
         ledger.next_seq - 1,
@@ -124,8 +171,8 @@ def take_checkpoint(ledger: Ledger, key: SigningKey) -> SignedCheckpoint:
     return SignedCheckpoint(data, key.sign(DOMAIN_CHECKPOINT, data), state)
 
 
-def open_checkpoint(genesis: Genesis, signed: SignedCheckpoint) -> tuple[Checkpoint, list[Account]]:
-    """Check ``signed`` against the log's genesis; return it and its account states.
+def open_checkpoint(genesis: Genesis, signed: SignedCheckpoint) -> tuple[Checkpoint, State]:
+    """Check ``signed`` against the log's genesis; return it and its state.
 
     Raises CheckpointError naming what does not hold.
     """
@@ -141,48 +188,86 @@ def open_checkpoint(genesis: Genesis, signed: SignedCheckpoint) -> tuple[Checkpo
         raise CheckpointError("the checkpoint is not signed by the community's node key")
     if state_digest(signed.state) != checkpoint.state_digest:
         raise CheckpointError("the checkpoint's account states do not match its digest")
-    accounts = _decode_state(signed.state)
-    if len(accounts) != checkpoint.accounts:
+    state = _decode_state(signed.state)
+    if len(state.accounts) != checkpoint.accounts:
         raise CheckpointError("the checkpoint's account count does not match its states")
-    return checkpoint, accounts
+    return checkpoint, state
 
 
-def _decode_state(state: bytes) -> list[Account]:
+def _decode_state(state: bytes) -> State:
     try:
-        rows = codec.unpack(state, MAX_STATE_BYTES, "checkpoint state")
-        if not isinstance(rows, list):
-            raise DecodeError("checkpoint state must be an array")
-        accounts = [_account(row) for row in rows]
+        parts = expect_list(codec.unpack(state, MAX_STATE_BYTES, "checkpoint state"), 4, "state")
+        rows, hold_rows, line_rows, finished = (_array(part) for part in parts)
+        decoded = State(
+            [_account(row) for row in rows],
+            [_hold(row) for row in hold_rows],
+            [_line(row) for row in line_rows],
+            [expect_bytes(t, "finished transfer") for t in finished],
+        )
     except (DecodeError, InvalidInput) as err:
-        raise CheckpointError(f"the checkpoint's account states are malformed: {err}") from None
+        raise CheckpointError(f"the checkpoint's state is malformed: {err}") from None
+    accounts = decoded.accounts
     handles = [a.handle for a in accounts]
     if handles != sorted(set(handles)):
         raise CheckpointError("the checkpoint's accounts are not sorted and unique")
     if len({a.key for a in accounts}) != len(accounts):
         raise CheckpointError("two accounts of the checkpoint share a key")
     for a in accounts:
-        if a.balance < a.floor or (a.ceiling is not None and a.balance > a.ceiling):
+        if a.balance - a.held_out < a.floor or (
+            a.ceiling is not None and a.balance + a.held_in > a.ceiling
+        ):
             raise CheckpointError(f"account {a.handle} is outside its limits in the checkpoint")
     if sum(a.balance for a in accounts) != 0:
         raise CheckpointError("the checkpoint's balances do not sum to zero")
-    return accounts
+    return decoded
+
+
+def _array(value: Wire) -> list[Wire]:
+    if not isinstance(value, list):
+        raise DecodeError("checkpoint state parts must be arrays")
+    return value
 
 
 def _account(row: Wire) -> Account:
-    f = expect_list(row, 8, "checkpoint account")
+    f = expect_list(row, 10, "checkpoint account")
     handle = expect_str(f[0], "handle")
     key = expect_bytes(f[1], "key", KEY_BYTES)
     kind = expect_str(f[2], "kind")
     floor = expect_int(f[3], "floor")
     ceiling = None if f[4] is None else expect_int(f[4], "ceiling")
     status = expect_str(f[5], "status")
-    Admit(handle, key, kind, floor, ceiling)  # the same checks as when it was admitted
+    check_slug(handle)
+    if kind not in ACCOUNT_KINDS:
+        raise DecodeError(f"account kind {kind!r} is not known")
+    check_limits(floor, ceiling)
     Status(handle, status)
     balance = check_int64(expect_int(f[6], "balance"), "balance")
-    last_nonce = expect_int(f[7], "last nonce")
-    if last_nonce < 0:
-        raise DecodeError("last nonce must not be negative")
-    return Account(handle, key, kind, floor, ceiling, status, balance, last_nonce)
+    numbers = [expect_int(f[i], what) for i, what in ((7, "nonce"), (8, "held"), (9, "held"))]
+    if min(numbers) < 0:
+        raise DecodeError("nonces and held amounts must not be negative")
+    return Account(handle, key, kind, floor, ceiling, status, balance, *numbers)
+
+
+def _hold(row: Wire) -> HoldState:
+    f = expect_list(row, 8, "checkpoint hold")
+    if not isinstance(f[7], bool):
+        raise DecodeError("a hold's revealed flag must be a boolean")
+    return HoldState(
+        expect_bytes(f[0], "transfer id"),
+        expect_str(f[1], "role"),
+        expect_str(f[2], "debit"),
+        expect_str(f[3], "credit"),
+        expect_int(f[4], "amount"),
+        expect_bytes(f[5], "condition"),
+        expect_int(f[6], "expiry"),
+        f[7],
+    )
+
+
+def _line(row: Wire) -> LineState:
+    f = expect_list(row, 3, "checkpoint line")
+    terms = LineTerms.decode(expect_bytes(f[0], "line terms"))
+    return LineState(terms, expect_str(f[1], "handle"), expect_bytes(f[2], "partner", KEY_BYTES))
 
 
 class PrefixCheck:
@@ -244,8 +329,15 @@ class PrefixCheck:
         return None
 
 
-def resume_ledger(genesis: Genesis, checkpoint: Checkpoint, accounts: list[Account]) -> Ledger:
+def resume_ledger(genesis: Genesis, checkpoint: Checkpoint, state: State) -> Ledger:
     """The verified state a checkpoint describes, ready to replay the entries after it."""
     return Ledger.from_snapshot(
-        genesis, accounts, checkpoint.seq + 1, checkpoint.head, checkpoint.timestamp_ms
+        genesis,
+        state.accounts,
+        checkpoint.seq + 1,
+        checkpoint.head,
+        checkpoint.timestamp_ms,
+        state.holds,
+        state.lines,
+        state.finished,
     )

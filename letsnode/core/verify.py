@@ -24,9 +24,11 @@ is the key the reference uses; when an earlier entry is at fault, the earlier fa
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import msgpack
 from nacl.bindings import crypto_sign_open
@@ -48,12 +50,32 @@ from letsnode.core.entries import (
     Status,
 )
 from letsnode.core.errors import LetsError
+from letsnode.core.federation_rules import is_system_account
 from letsnode.core.ledger import Account, Ledger
 from letsnode.core.names import MEMO_MAX, check_text
 
 Record = tuple[bytes, bytes]
-# The state of one account a batch may change: balance, last nonce, floor, ceiling, status.
-Saved = tuple[int, int, int, int | None, str]
+# What a payment, admit, limits or status entry may change in one account.
+Saved = tuple[int, int, int, int | None, str, int, int]
+_SAVED_FIELDS = ("balance", "last_nonce", "floor", "ceiling", "status", "held_out", "held_in")
+_TRACKED = (Payment, Admit, Limits, Status, Genesis)
+
+# The lean payment path mirrors ``Ledger.check_order`` for accounts of exactly these
+# fields. If Account changes, the lean path switches itself off (every entry then goes
+# through ``Ledger.apply``: slower, still exact) until it is brought up to date.
+_ACCOUNT_FIELDS = (
+    "handle",
+    "key",
+    "kind",
+    "floor",
+    "ceiling",
+    "status",
+    "balance",
+    "last_nonce",
+    "held_out",
+    "held_in",
+)
+LEAN_PAYMENTS = tuple(f.name for f in fields(Account)) == _ACCOUNT_FIELDS
 
 _HASH = 32
 _MEMO_CACHE_MAX = 1 << 16
@@ -90,6 +112,10 @@ class Batch:
     positions: list[int] = field(default_factory=list)
     flagged: int | None = None
     saved: dict[str, Saved | None] = field(default_factory=dict)
+    # The whole ledger state, copied before the first entry of another kind (credit lines,
+    # transfers: they change holds, lines and several accounts) changed it, with the
+    # undo entries recorded up to then (later ones are covered by the copy).
+    snapshot: tuple[dict[str, Any], dict[str, Saved | None]] | None = None
     next_seq: int = 0
     head: bytes = b""
     last_timestamp_ms: int = 0
@@ -135,8 +161,9 @@ class Replayer:
             genesis=ledger.genesis,
         )
         position = self.position
+        lean = LEAN_PAYMENTS
         for data, signature in records:
-            if not self._lean_payment(batch, position, data, signature):
+            if not (lean and self._lean_payment(batch, position, data, signature)):
                 self._generic(batch, position, data, signature)
             if batch.flagged is not None:
                 break
@@ -227,14 +254,16 @@ class Replayer:
             payer_account is None
             or payee_account is None
             or community_id != genesis.community_id
+            or is_system_account(payer_account)
+            or is_system_account(payee_account)
             or payer_account.status != "active"
             or payee_account.status != "active"
             or nonce <= payer_account.last_nonce
         ):
             batch.flagged = position
             return True
-        new_payer = payer_account.balance - amount
-        new_payee = payee_account.balance + amount
+        new_payer = payer_account.balance - payer_account.held_out - amount
+        new_payee = payee_account.balance + payee_account.held_in + amount
         ceiling = payee_account.ceiling
         if (
             new_payer < payer_account.floor
@@ -249,9 +278,9 @@ class Replayer:
             saved[payer] = _save(payer_account)
         if payee not in saved:
             saved[payee] = _save(payee_account)
-        payer_account.balance = new_payer
+        payer_account.balance -= amount
         payer_account.last_nonce = nonce
-        payee_account.balance = new_payee
+        payee_account.balance += amount
         ledger.next_seq = seq + 1
         ledger.head = _blake2b(data)
         ledger.last_timestamp_ms = ts
@@ -288,6 +317,8 @@ class Replayer:
             touched = (body.order.payer, body.order.payee)
         elif isinstance(body, Admit | Limits | Status):
             touched = (body.handle,)
+        elif not isinstance(body, _TRACKED) and batch.snapshot is None:
+            batch.snapshot = (copy.deepcopy(vars(ledger)), dict(batch.saved))
         for handle in touched:
             if handle not in batch.saved:
                 account = ledger.accounts.get(handle)
@@ -310,20 +341,20 @@ class Replayer:
     def rollback(self, batch: Batch) -> None:
         """Restore the state from before ``batch``. Roll back newer batches first."""
         ledger = self.ledger
-        for handle, saved in batch.saved.items():
+        undo = batch.saved
+        if batch.snapshot is not None:
+            state, undo = batch.snapshot
+            vars(ledger).clear()
+            vars(ledger).update(state)
+        for handle, saved in undo.items():
             if saved is None:
                 account = ledger.accounts.pop(handle, None)
                 if account is not None:
                     ledger.keys.pop(account.key, None)
                 continue
             account = ledger.accounts[handle]
-            (
-                account.balance,
-                account.last_nonce,
-                account.floor,
-                account.ceiling,
-                account.status,
-            ) = saved
+            for name, value in zip(_SAVED_FIELDS, saved, strict=True):
+                setattr(account, name, value)
         ledger.next_seq = batch.next_seq
         ledger.head = batch.head
         ledger.last_timestamp_ms = batch.last_timestamp_ms
@@ -334,13 +365,14 @@ class Replayer:
     def commit(batch: Batch) -> None:
         """``batch`` is verified: drop what undoing it needed."""
         batch.saved.clear()
+        batch.snapshot = None
         batch.keys.clear()
         batch.signed.clear()
         batch.positions.clear()
 
 
 def _save(a: Account) -> Saved:
-    return (a.balance, a.last_nonce, a.floor, a.ceiling, a.status)
+    return (a.balance, a.last_nonce, a.floor, a.ceiling, a.status, a.held_out, a.held_in)
 
 
 def _blake2b(data: bytes) -> bytes:

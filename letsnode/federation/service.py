@@ -139,6 +139,8 @@ class Federation:
                 await self.lines.resend_unsent()
             except LetsError as err:
                 log.warning("federation recovery step failed: %s", err)
+            except Exception:  # a bug in one step must not stop the node's other work
+                log.exception("federation recovery step crashed")
             await trio.sleep(self.config.tick_s)
 
     async def _advert_loop(self) -> None:

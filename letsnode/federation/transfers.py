@@ -268,7 +268,7 @@ class TransferDesk:
             log.info("decision for %s not delivered yet: %s", decision.transfer_id.hex(), err)
 
     def _ended(self, role: str, tid: bytes) -> tuple[str, str, str]:
-        row = self.port.store.hold_row(tid, role)
+        row = self.store.hold_row(tid, role)
         state = row["state"] if row else "expired"
         if state == "settled":
             return "fulfilled", "fulfilled", "paid"
@@ -304,7 +304,7 @@ class TransferDesk:
         """A downstream asks how we decided the leg we sent it."""
         if not isinstance(tid, bytes):
             raise RemoteProtocolError("status: transfer id expected")
-        row = self.port.store.hold_row(tid, "out")
+        row = self.store.hold_row(tid, "out")
         sent = self.store.outgoing(tid)
         if row is None or sent is None or sent[0] != peer:
             raise LedgerRefusal("no such leg with you", code="unknown_transfer")
@@ -344,7 +344,7 @@ class TransferDesk:
         tid = prepare.transfer_id
         async with self._write:
             event = self._inflight.get(tid)
-            first = event is None and self.port.store.hold_row(tid, "in") is None
+            first = event is None and self.store.hold_row(tid, "in") is None
             if first:
                 event = self._inflight[tid] = trio.Event()
         if not first:
@@ -359,7 +359,7 @@ class TransferDesk:
             del self._inflight[tid]
 
     def _answer_from_log(self, tid: bytes, hop: int) -> bytes:
-        row = self.port.store.hold_row(tid, "in")
+        row = self.store.hold_row(tid, "in")
         if row is not None and (row["revealed"] or row["state"] == "settled"):
             return wire.encode("fulfil", row["preimage"])
         if row is not None and row["state"] == "pending":
@@ -477,7 +477,7 @@ class TransferDesk:
         state, code, message = await self._drive_out(tid, nxt, odata, osig, expiry)
         incoming = self.port.ledger.holds.get((tid, "in"))
         if state == "fulfilled":
-            preimage = self.port.store.hold_row(tid, "out")["preimage"]  # type: ignore[index]
+            preimage = self.store.hold_row(tid, "out")["preimage"]  # type: ignore[index]
             if incoming is not None and not incoming.revealed:
                 await self.submit(Reveal(tid, preimage))
             return wire.encode("fulfil", preimage)

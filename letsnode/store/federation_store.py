@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
 
@@ -67,6 +68,9 @@ def proposal_id(line_id: bytes, version: int) -> str:
 
 
 class FederationStore:
+    """Give it a connection of its own in a running node: the ledger's connection belongs
+    to the ledger writer (its transactions run in a worker thread)."""
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
@@ -102,6 +106,14 @@ class FederationStore:
     def proposal(self, pid: str) -> Proposal | None:
         row = self.conn.execute("SELECT * FROM line_proposals WHERE id = ?", (pid,)).fetchone()
         return None if row is None else Proposal(*row)
+
+    def hold_row(self, transfer_id: bytes, role: str) -> dict[str, Any] | None:
+        """A leg (pending or ended) as stored, with its state and preimage if settled."""
+        cur = self.conn.execute(
+            "SELECT * FROM holds WHERE transfer_id = ? AND role = ?", (transfer_id, role)
+        )
+        row = cur.fetchone()
+        return None if row is None else dict(zip([c[0] for c in cur.description], row, strict=True))
 
     # -- prepares we sent and may have to send again ------------------------------------
 

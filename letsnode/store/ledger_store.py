@@ -82,14 +82,6 @@ class LedgerStore:
         rows = self.conn.execute("SELECT DISTINCT transfer_id FROM holds WHERE state != 'pending'")
         return [row[0] for row in rows]
 
-    def hold_row(self, transfer_id: bytes, role: str) -> dict[str, Any] | None:
-        """A leg (pending or ended) as stored, with its state and preimage if settled."""
-        cur = self.conn.execute(
-            "SELECT * FROM holds WHERE transfer_id = ? AND role = ?", (transfer_id, role)
-        )
-        row = cur.fetchone()
-        return None if row is None else dict(zip([c[0] for c in cur.description], row, strict=True))
-
     def lines(self) -> list[LineState]:
         rows = self.conn.execute("SELECT terms, handle, partner FROM lines ORDER BY handle")
         return [LineState(LineTerms.decode(row[0]), row[1], row[2]) for row in rows]

@@ -1,0 +1,5 @@
+"""``python -m letsnode`` runs the letsnode command."""
+
+from letsnode.cli import main
+
+main()
