@@ -595,6 +595,10 @@ def run(obj: Context, http: str, listen: tuple[str, ...], peers: tuple[str, ...]
             trio.run(serve)
         except KeyboardInterrupt:
             click.echo("stopped")
+        except BaseExceptionGroup as group:
+            if group.split(KeyboardInterrupt)[1] is not None:
+                raise
+            click.echo("stopped")
 
 
 @main.group()
