@@ -204,3 +204,19 @@ async def test_a_forwarding_node_killed_mid_transfer_resumes_from_its_log(tmp_pa
         assert a.account("line-b").balance == -b.account("line-a").balance == 42
         assert b.account("line-c").balance == -c.account("line-b").balance == 42
         nursery.cancel_scope.cancel()
+
+
+async def test_limits_change_with_both_signatures_and_lower_with_one(tmp_path, autojump_clock):
+    async with federation(tmp_path, ["a", "b"]) as (_, n):
+        await open_line(n["a"], n["b"], 500, 500)
+        a, b = n["a"].community, n["b"].community
+        proposal = await n["a"].federation.lines.propose(n["b"].id, 900, 700)
+        assert a.account("line-b").ceiling == 500  # nothing changes before B accepts
+        await n["b"].federation.lines.accept(proposal.id)
+        assert (a.account("line-b").floor, a.account("line-b").ceiling) == (-700, 900)
+        assert (b.account("line-a").floor, b.account("line-a").ceiling) == (-900, 700)
+        await n["b"].federation.lines.lower(n["a"].id, 100)  # B extends less credit to A
+        assert b.account("line-a").floor == -100
+        assert a.account("line-b").ceiling == 100
+        for ledger in (a.ledger, b.ledger):
+            assert [x.terms.version for x in ledger.lines.values()] == [3]
