@@ -29,6 +29,7 @@ from letsnode.community import DB_NAME, Community
 from letsnode.core.crypto import KEY_BYTES, SigningKey, is_valid_signature
 from letsnode.core.entries import Admit, Body, Entry, Limits, Payment, SignedOrder, Status
 from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.federation_bodies import Hold, Release, Settle
 from letsnode.core.ledger import Account, Ledger
 from letsnode.core.names import check_slug
 from letsnode.ingest import LedgerWriter, open_ledger_writer
@@ -117,12 +118,17 @@ class Broadcast:
         return len(self._subscribers)
 
 
-def entry_event(entry: Entry) -> dict[str, Any]:
+def entry_event(entry: Entry, legs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What the wallet's live updates hear of an entry; ``legs`` are the accounts of the
+    transfer leg a settle or release ended (the entry itself names only the transfer)."""
+    handles = list(touched_handles(entry))
+    if isinstance(entry.body, Hold):
+        handles += [entry.body.debit, entry.body.credit]
     event: dict[str, Any] = {
         "type": "entry",
         "seq": entry.seq,
         "kind": entry.body.KIND,
-        "handles": list(touched_handles(entry)),
+        "handles": handles + [h for h in legs if h not in handles],
     }
     if isinstance(entry.body, Payment):
         event["payer"] = entry.body.order.payer
@@ -173,12 +179,16 @@ class Node:
     # one at a time behind a lock.
 
     async def _commit(self, body: Body, direct: Callable[[], Entry]) -> Entry:
+        legs: tuple[str, ...] = ()
+        if isinstance(body, Settle | Release):
+            hold = self.community.ledger.holds.get((body.transfer_id, body.role))
+            legs = (hold.debit, hold.credit) if hold is not None else ()
         if self.writer is not None:
             entry = await self.writer.submit(body)
         else:
             async with self._write_lock:
                 entry = direct()
-        self.events.publish(entry_event(entry))
+        self.events.publish(entry_event(entry, legs))
         return entry
 
     async def admit(

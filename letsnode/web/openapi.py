@@ -74,6 +74,34 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         "none",
         obj(["order", "signature"], order=HEX, signature=HEX),
     ),
+    ("/api/resolve", "get"): (
+        "Find a member of another community (?address=handle@community; the community by"
+        " short name, community id or peer id): its id, short name, name, unit and scale;"
+        " local=true when it is this community. unknown_community (404),"
+        " ambiguous_community (409), federation_unavailable (503).",
+        "session",
+        None,
+    ),
+    ("/api/transfers", "post"): (
+        "Pay a member of another community across the credit lines: the canonical msgpack"
+        " remote order (hex) ['letsnode/remote-order', 1, community id, payer, payee"
+        " community, payee handle, amount, nonce, memo] and the payer's Ed25519 signature of"
+        " 'letsnode/remote-order/v1\\0' || order; the nonce comes from /api/orders/next. The"
+        " payer must be the session's member. Waits for the outcome (seconds): 200 with"
+        " state fulfilled, rejected (code says why) or expired; nothing is taken unless"
+        " fulfilled. Refusals before anything is held are problems (no_route,"
+        " unknown_account, below_floor, bad_signature, replayed_order, ...); 503"
+        " federation_unavailable.",
+        "session",
+        obj(["order", "signature"], order=HEX, signature=HEX),
+    ),
+    ("/api/transfers", "get"): (
+        "My payments with other communities, newest first (?limit=, at most 200): direction"
+        " out/in, state pending/fulfilled/rejected/expired, counterparty handle@short,"
+        " amount in this community's unit, memo, time.",
+        "session",
+        None,
+    ),
     ("/api/history", "get"): (
         "My payments, newest first (?counterparty=&from=&to=).",
         "session",

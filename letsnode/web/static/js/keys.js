@@ -9,6 +9,7 @@ const ID = "member";
 const utf8 = new TextEncoder();
 
 export const DOMAIN_ORDER = utf8.encode("letsnode/order/v1\0");
+export const DOMAIN_REMOTE_ORDER = utf8.encode("letsnode/remote-order/v1\0");
 export const DOMAIN_SESSION = utf8.encode("letsnode/session/v1\0");
 export const DOMAIN_JOIN = utf8.encode("letsnode/join/v1\0");
 
@@ -76,6 +77,30 @@ export function orderBytes({ communityId, payer, payee, amountMinor, nonce, memo
     fromHex(communityId),
     payer,
     payee,
+    BigInt(amountMinor),
+    BigInt(nonce),
+    memo,
+  ]);
+}
+
+// A payment to a member of another community, exactly as letsnode/core/transfers.py
+// encodes a RemoteOrder (protocol/SPEC.md §6.2): both community ids are 32-byte bin fields.
+export function remoteOrderBytes({
+  communityId,
+  payer,
+  payeeCommunity,
+  payeeHandle,
+  amountMinor,
+  nonce,
+  memo,
+}) {
+  return encode([
+    "letsnode/remote-order",
+    1,
+    fromHex(communityId),
+    payer,
+    fromHex(payeeCommunity),
+    payeeHandle,
     BigInt(amountMinor),
     BigInt(nonce),
     memo,

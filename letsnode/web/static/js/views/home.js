@@ -7,29 +7,66 @@ import { clear, h } from "../dom.js";
 import { formatDate, t } from "../i18n.js";
 import { fingerprint } from "../keys.js";
 
-export async function activityList(payments, limit) {
-  if (!payments.length) return h("p", { class: "muted", text: t("home.no_activity") });
+// Local payments and payments with other communities, newest first. A payment with
+// another community says where it stands: on its way, done, refused or timed out (the last
+// two took nothing).
+export function activityList(payments, transfers, limit) {
+  const items = [
+    ...payments.map((p) => ({ at: p.timestamp_ms, node: () => paymentItem(p) })),
+    ...transfers.map((x) => ({ at: x.timestamp_ms, node: () => transferItem(x) })),
+  ].sort((a, b) => b.at - a.at);
+  if (!items.length) return h("p", { class: "muted", text: t("home.no_activity") });
   return h(
     "ul",
     { class: "activity" },
-    payments.slice(0, limit).map((p) => {
-      const incoming = p.payee === app.me.handle;
-      const other = incoming ? p.payer : p.payee;
-      const amount = incoming ? p.amount : `-${p.amount}`;
-      return h(
-        "li",
-        { class: incoming ? "in" : "out" },
-        h(
-          "span",
-          { class: "who" },
-          t(incoming ? "home.from" : "home.to", { handle: other }),
-          p.memo ? h("span", { class: "memo", text: p.memo }) : null,
-        ),
-        h("span", { class: "amount", text: money(amount) }),
-        h("time", { datetime: p.time, text: formatDate(p.time) }),
-      );
-    }),
+    items.slice(0, limit).map((item) => item.node()),
   );
+}
+
+function paymentItem(p) {
+  const incoming = p.payee === app.me.handle;
+  const other = incoming ? p.payer : p.payee;
+  const amount = incoming ? p.amount : `-${p.amount}`;
+  return h(
+    "li",
+    { class: incoming ? "in" : "out" },
+    h(
+      "span",
+      { class: "who" },
+      t(incoming ? "home.from" : "home.to", { handle: other }),
+      p.memo ? h("span", { class: "memo", text: p.memo }) : null,
+    ),
+    h("span", { class: "amount", text: money(amount) }),
+    h("time", { datetime: p.time, text: formatDate(p.time) }),
+  );
+}
+
+export function transferItem(x) {
+  const incoming = x.direction === "in";
+  const amount = incoming ? x.amount : `-${x.amount}`;
+  return h(
+    "li",
+    { class: `${incoming ? "in" : "out"} transfer ${x.state}` },
+    h(
+      "span",
+      { class: "who" },
+      t(incoming ? "home.from" : "home.to", { handle: x.counterparty }),
+      " ",
+      h("span", { class: `state ${x.state}`, text: t(`transfer.state_${x.state}`) }),
+      x.memo ? h("span", { class: "memo", text: x.memo }) : null,
+    ),
+    h("span", { class: "amount", text: money(amount) }),
+    h("time", { datetime: x.time, text: formatDate(x.time) }),
+  );
+}
+
+// The member's payments with other communities; none when the node cannot tell.
+export async function loadTransfers() {
+  try {
+    return (await api("GET", "/api/transfers")).transfers;
+  } catch {
+    return [];
+  }
 }
 
 function figures(me) {
@@ -57,8 +94,11 @@ export async function render() {
     balance.textContent = money(me.balance);
     status.textContent = me.status === "active" ? "" : t(`home.status_${me.status}`);
     clear(details).append(figures(me));
-    const { payments } = await api("GET", "/api/history");
-    clear(activity).append(await activityList(payments, 5));
+    const [{ payments }, transfers] = await Promise.all([
+      api("GET", "/api/history"),
+      loadTransfers(),
+    ]);
+    clear(activity).append(activityList(payments, transfers, 5));
   };
   const section = h(
     "section",

@@ -1,5 +1,6 @@
 // Paying: fill in payee, amount and memo; check exactly what will be signed; sign it here
 // in the browser; the node verifies and records it (or says plainly why it refuses).
+// A payee written handle@community is a member of another community: see pay_remote.js.
 
 import { api, query } from "../api.js";
 import { app, errorText, money, refreshMe } from "../app.js";
@@ -7,8 +8,11 @@ import { AmountError, parseAmount, toDecimal } from "../amounts.js";
 import { clear, field, h, uid } from "../dom.js";
 import { t } from "../i18n.js";
 import { DOMAIN_ORDER, orderBytes, sign, toHex } from "../keys.js";
+import { remoteConfirmStep } from "./pay_remote.js";
 
 const HANDLE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+// handle@community: the community by short name, community id (hex) or libp2p peer id.
+const ADDRESS = /^([a-zA-Z0-9-]{1,32})@([a-zA-Z0-9-]{1,64})$/;
 
 export function memberList(input) {
   const listId = uid("members");
@@ -53,7 +57,7 @@ export function render(params) {
   const form = h(
     "form",
     { novalidate: true },
-    field(t("pay.to"), to),
+    field(t("pay.to"), to, t("pay.to_hint")),
     memberList(to),
     field(t("pay.amount", { unit: app.community.unit }), amount, t("pay.available", {
       amount: money(app.me.available_to_spend),
@@ -65,8 +69,15 @@ export function render(params) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     message.textContent = "";
-    const payee = to.value.trim().toLowerCase();
-    if (!HANDLE.test(payee) || payee === app.me.handle) {
+    let payee = to.value.trim();
+    const address = ADDRESS.exec(payee);
+    if (payee.includes("@") && !address) {
+      message.textContent = t("error.invalid_address");
+      to.focus();
+      return;
+    }
+    payee = address ? address[1].toLowerCase() : payee.toLowerCase();
+    if (!HANDLE.test(payee) || (!address && payee === app.me.handle)) {
       message.textContent = t(payee === app.me.handle ? "error.pay_self" : "error.invalid_handle");
       to.focus();
       return;
@@ -80,7 +91,20 @@ export function render(params) {
       amount.focus();
       return;
     }
+    const back = () => {
+      form.hidden = false;
+      clear(area);
+      amount.focus();
+    };
     try {
+      const target = address
+        ? await api("GET", `/api/resolve${query({ address: to.value.trim() })}`)
+        : null;
+      if (target && target.local && target.handle === app.me.handle) {
+        message.textContent = t("error.pay_self");
+        to.focus();
+        return;
+      }
       const next = await api("GET", "/api/orders/next");
       const order = {
         communityId: next.community_id,
@@ -91,11 +115,12 @@ export function render(params) {
         memo: memo.value,
       };
       form.hidden = true;
-      clear(area).append(confirmStep(order, () => {
-        form.hidden = false;
-        clear(area);
-        amount.focus();
-      }));
+      if (target && !target.local) {
+        const remote = { ...order, payeeCommunity: target.community_id, payeeHandle: payee };
+        clear(area).append(remoteConfirmStep(remote, target, back));
+      } else {
+        clear(area).append(confirmStep(order, back));
+      }
       const heading = area.querySelector("h2");
       heading.tabIndex = -1;
       heading.focus();
