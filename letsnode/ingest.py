@@ -15,21 +15,27 @@ is queued goes to the pool as one job list). The writer then applies with
 ``check_member_signature=False``, unless the payer's key is not the one the order was
 checked with (it was admitted meanwhile by an entry ahead of it): then the writer checks.
 
-Reading ``community.ledger`` while the writer commits shows entries that are applied but
-not yet durable (at most one batch ahead); if a commit fails the state is reloaded from the
-store and every caller of that batch gets WriteFailed. The commit runs in a worker thread
-on the community's SQLite connection: other users of that connection must not open
-transactions of their own meanwhile.
+The writer applies batch k+1 while batch k commits (commits stay one at a time, in
+order), and the node's entry signatures of a large batch are made by the pool's workers
+(the node seed goes to them over a local pipe), so its own thread does little but apply.
+Batches with credit-line or transfer entries are not overlapped.
+
+Reading ``community.ledger`` while the writer runs shows entries that are applied but not
+yet durable (at most two batches ahead); if a commit fails, the state is reloaded from the
+store and every caller of that batch, and of the one applied behind it, gets WriteFailed.
+The commit runs in a worker thread on the community's SQLite connection: other users of
+that connection must not open transactions of their own meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import operator
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 import msgpack
@@ -50,17 +56,20 @@ from letsnode.core.entries import (
     Status,
 )
 from letsnode.core.errors import BadSignature, InvalidInput, LetsError
-from letsnode.core.ledger import Ledger
+from letsnode.core.ledger import Account, Ledger
+from letsnode.core.verify import sign_all
 from letsnode.verify_pool import VerifyPool
 
 DEFAULT_MAX_BATCH = 1024
 MAX_CHECKS = 4096
 MIN_CHUNK = 32
+SIGN_IN_POOL = 16  # smaller batches are signed at once, on the writer's thread
 # Bodies whose commit needs only the accounts they touch: their batches can be applied
 # while the batch before them commits.
 _MEMBER_BODIES = (Payment, Admit, Limits, Status)
 
 T = TypeVar("T")
+_account_fields = operator.attrgetter(*(f.name for f in fields(Account)))
 
 
 class WriterClosed(LetsError):
@@ -112,6 +121,7 @@ class LedgerWriter:
         self._pending: set[_Request] = set()
         self._closed = False
         self._generation = 0  # bumped when a commit fails and the ledger is reloaded
+        self._uncommitted = 0  # entries applied in memory, not yet committed or failed
         self._pack = msgpack.Packer(use_bin_type=True).pack
 
     # -- the interface -----------------------------------------------------------------
@@ -259,6 +269,7 @@ class LedgerWriter:
                 continue
             entries.append(request.entry)
             accepted.append(request)
+        self._uncommitted += len(entries)
         return entries, accepted
 
     async def _commit(
@@ -278,6 +289,9 @@ class LedgerWriter:
                 state = view if view is not None else community.ledger
                 # Shielded: once started, a commit's outcome is known before anyone is told.
                 with trio.CancelScope(shield=True):
+                    entries = await self._sign(entries)
+                    for request, entry in zip(accepted, entries, strict=True):
+                        request.entry = entry
                     await trio.to_thread.run_sync(community.store.commit, entries, state)
         except BaseException as err:
             if generation == self._generation:
@@ -295,15 +309,18 @@ class LedgerWriter:
             self.stats.entries += len(entries)
             self.stats.largest_batch = max(self.stats.largest_batch, len(entries))
         finally:
+            self._uncommitted -= len(entries)
             for request in batch:
                 request.done.set()
             committed.set()
 
     def _append(self, ledger: Ledger, request: _Request) -> Entry:
-        """Sign ``request.body`` as the next entry and apply it (nothing changes if refused).
+        """Make ``request.body`` the next entry and apply it (nothing changes if refused).
 
-        The same entry ``Ledger.append`` would make; payments are packed directly (their
-        parts are bytes already checked when the order was built or decoded).
+        The same entry ``Ledger.append`` would make. Payments are packed directly (their
+        parts are bytes, checked when the order was built or decoded) and left unsigned
+        here: ``apply`` does not read the node's signature, ``_sign`` adds it before the
+        commit, off this thread when the batch is large.
         """
         body = request.body
         key = self.community.key
@@ -313,9 +330,7 @@ class LedgerWriter:
         if isinstance(body, Payment) and _plain_bytes(body):
             wire = [ENTRY_TYPE, PROTOCOL_VERSION, seq, prev, timestamp, body.to_wire()]
             data = self._pack(wire)
-            entry = Entry(
-                seq, prev, timestamp, body, data, key.sign(DOMAIN_ENTRY, data), blake2b256(data)
-            )
+            entry = Entry(seq, prev, timestamp, body, data, b"", blake2b256(data))
             if request.check is not None:  # checked before; unless admitted meanwhile
                 payer = ledger.accounts.get(body.order.payer)
                 check_member = payer is None or payer.key != request.check[0]
@@ -323,6 +338,28 @@ class LedgerWriter:
             entry = Entry.create(key, seq, prev, timestamp, body)
         ledger.apply(entry, check_node_signature=False, check_member_signature=check_member)
         return entry
+
+    async def _sign(self, entries: list[Entry]) -> list[Entry]:
+        """The entries with their node signatures (those made by ``_append`` lack one)."""
+        unsigned = [i for i, e in enumerate(entries) if not e.signature]
+        if not unsigned:
+            return entries
+        seed = self.community.key.seed
+        datas = [entries[i].data for i in unsigned]
+        if len(datas) < SIGN_IN_POOL:
+            signatures = sign_all(seed, DOMAIN_ENTRY, datas)
+        else:  # shared among the workers, like the checks
+            size = -(-len(datas) // self._pool.workers)
+            futures = [
+                self._pool.sign(seed, DOMAIN_ENTRY, datas[i : i + size])
+                for i in range(0, len(datas), size)
+            ]
+            signatures = [sig for future in futures for sig in await _wait(future)]
+        signed = list(entries)
+        for i, signature in zip(unsigned, signatures, strict=True):
+            e = entries[i]
+            signed[i] = Entry(e.seq, e.prev, e.timestamp_ms, e.body, e.data, signature, e.hash)
+        return signed
 
     # -- closing -------------------------------------------------------------------------
 
@@ -332,6 +369,9 @@ class LedgerWriter:
         self._check_send.close()
 
     def _fail_pending(self) -> None:
+        if self._uncommitted:  # stopped between applying and committing: memory is ahead
+            self.community.ledger = self.community.store.load() or Ledger()
+            self._uncommitted = 0
         for request in list(self._pending):
             if not request.done.is_set():
                 request.error = WriterClosed("the ledger writer closed before this was written")
@@ -344,13 +384,33 @@ def _as_of_now(ledger: Ledger, entries: list[Entry]) -> Ledger:
     view = Ledger()
     for entry in entries:
         body = entry.body
-        handles = (body.order.payer, body.order.payee) if isinstance(body, Payment) else ()
-        if isinstance(body, Admit | Limits | Status):
+        handles: tuple[str, ...] = ()
+        if isinstance(body, Payment):
+            handles = (body.order.payer, body.order.payee)
+        elif isinstance(body, Admit | Limits | Status):
             handles = (body.handle,)
         for handle in handles:
             if handle not in view.accounts:
-                view.accounts[handle] = ledger.accounts[handle].copy()
+                view.accounts[handle] = Account(*_account_fields(ledger.accounts[handle]))
     return view
+
+
+async def _wait(future: Future[T]) -> T:
+    """Await a concurrent.futures Future from trio, without a thread per wait."""
+    token = trio.lowlevel.current_trio_token()
+    event = trio.Event()
+
+    def done(_: Future[T]) -> None:
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(event.set)
+
+    future.add_done_callback(done)
+    try:
+        await event.wait()
+    except BaseException:
+        future.cancel()
+        raise
+    return future.result()
 
 
 def _plain_bytes(body: Payment) -> bool:

@@ -6,8 +6,8 @@ back after every signature, and while the main thread decodes and replays (pure 
 that hand-back waits for the interpreter's switch interval. Measured on this 2-core
 machine (scripts/bench_verify.py prints the figures of its run): 2 threads ≈ 1.2× one
 core, 2 processes ≈ 2×, and threads next to a busy main thread collapse to a few thousand
-checks per second. So the default pool runs worker processes (``spawn``: safe next to
-threads, nothing inherited); ``thread`` and ``inline`` exist to measure and for tiny logs.
+checks per second. So the default pool runs worker processes (see ``_start_method`` for fork
+or spawn); ``thread`` and ``inline`` exist to measure and for tiny logs.
 
 Pipeline: the main process reads a batch of records, scans it (decode, chain, rules on
 the speculative ledger; see core/verify.py) and submits its signature jobs; it keeps up
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -35,16 +36,30 @@ from letsnode.core.verify import (
     bad_signatures,
     continue_audit,
     finish_clean,
+    sign_all,
 )
 
 PoolKind = Literal["process", "thread", "inline"]
 POOL_KINDS: tuple[PoolKind, ...] = ("process", "thread", "inline")
 DEFAULT_BATCH = 2048
-# Below this many entries an audit verifies inline: starting worker processes (≈ 0.3 s)
-# would cost more than it saves.
-PARALLEL_THRESHOLD = 20_000
+# Below this many entries an audit verifies inline: starting worker processes would cost
+# more than it saves (forked: ≈ 10 ms; spawned, which re-imports the program: ≈ 1 s).
+PARALLEL_THRESHOLD = {"fork": 2_000, "spawn": 20_000}
 
 Progress = Callable[[int], None]
+
+
+def _start_method() -> str:
+    """``fork`` when this process runs one thread, else ``spawn``.
+
+    A forked worker starts at once with nothing to import, and is safe while no other
+    thread can hold a lock at the fork. A spawned one re-imports the program's main module
+    (for the ``letsnode`` command, the whole CLI with libp2p: over a second), so it is kept
+    for processes that already run threads (a trio node with worker threads, a test run).
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 def available_cores() -> int:
@@ -69,9 +84,12 @@ class VerifyPool:
         self.workers = 1 if kind == "inline" else max(1, workers or available_cores())
         self._executor: Executor | None = None
         if kind == "process":
+            method = _start_method()
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers, mp_context=multiprocessing.get_context(method)
             )
+            if method == "fork":
+                self.warm_up()  # fork now, while this is still the only thread
         elif kind == "thread":
             self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="letsnode-verify")
 
@@ -86,6 +104,16 @@ class VerifyPool:
             done.set_result(bad_signatures(keys, signed))
             return done
         return self._executor.submit(bad_signatures, keys, signed)
+
+    def sign(self, seed: bytes, domain: bytes, messages: list[bytes]) -> Future[list[bytes]]:
+        """Sign ``messages`` with the key of ``seed`` in a worker (``core.verify.sign_all``).
+
+        The seed travels to the pool's own worker processes over a local pipe."""
+        if self._executor is None:
+            done: Future[list[bytes]] = Future()
+            done.set_result(sign_all(seed, domain, messages))
+            return done
+        return self._executor.submit(sign_all, seed, domain, messages)
 
     def warm_up(self) -> None:
         """Start every worker now (processes take a moment to import), not on first use."""
@@ -192,6 +220,6 @@ def _replay_from(
 
 def pool_for(entries: int, workers: int | None = None) -> VerifyPool:
     """The pool an audit of about ``entries`` entries should use (inline when small)."""
-    if workers == 0 or entries < PARALLEL_THRESHOLD:
+    if workers == 0 or entries < PARALLEL_THRESHOLD[_start_method()]:
         return VerifyPool("inline")
     return VerifyPool("process", workers)

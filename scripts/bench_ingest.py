@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import shutil
 import statistics
@@ -152,6 +153,24 @@ def bare_rate(orders: list[SignedOrder], community: Community) -> float:
     return len(jobs) / (time.perf_counter() - started)
 
 
+def busy_seconds() -> float:
+    """CPU time the whole machine spent busy so far (every process, from /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds(pool: VerifyPool) -> float:
+    """CPU time of this process and of the pool's worker processes."""
+    total = time.process_time()
+    for pid in getattr(pool._executor, "_processes", None) or {}:
+        with open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+        total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def measure_http() -> float | None:
     """Durable payments/s through the HTTP API: not measured until the API exists."""
     return None
@@ -164,7 +183,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--light", type=int, default=300, help="payments one at a time")
     parser.add_argument("--saturated", type=int, default=30_000, help="payments under load")
-    parser.add_argument("--submitters", type=int, default=500, help="concurrent submitters")
+    parser.add_argument("--submitters", type=int, default=1000, help="concurrent submitters")
     parser.add_argument("--pools", default="process,thread,inline")
     args = parser.parse_args()
     rng = random.Random(7)
@@ -200,12 +219,19 @@ def main() -> None:
             sample = sample or [o for orders in per for o in orders][:20_000]
             with VerifyPool(kind) as pool:  # type: ignore[arg-type]
                 pool.warm_up()
+                busy, own = busy_seconds(), own_cpu_seconds(pool)
                 results[kind] = trio.run(saturated_load, community, pool, per)
+                own = own_cpu_seconds(pool) - own
+                busy = busy_seconds() - busy
             r = results[kind]
+            r["own_cpu_us_per_payment"] = round(own / r["payments"] * 1e6, 1)
+            r["others_cores"] = round(max(0.0, busy - own) / r["seconds"], 2)
             print(
                 f"saturated ({submitters} submitters, {kind} pool): "
                 f"{r['payments_per_second']:,.0f} payments/s, p50 {r['p50_ms']:.1f} ms, "
-                f"p99 {r['p99_ms']:.1f} ms, mean group commit {r['mean_batch']} entries"
+                f"p99 {r['p99_ms']:.1f} ms, mean group commit {r['mean_batch']} entries; "
+                f"CPU {r['own_cpu_us_per_payment']:.0f} µs/payment; other processes used "
+                f"{r['others_cores']:.2f} cores meanwhile"
             )
         bare = bare_rate(sample, community)
         print(f"bare libsodium verify loop, 1 core: {bare:,.0f} signatures/s")

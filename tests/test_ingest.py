@@ -160,12 +160,15 @@ async def test_refused_orders_in_a_batch_leave_the_others_and_the_state_alone(
                     attempt, "first", order(community, keys, "member-3", "member-4", 1, 1)
                 )
                 await until_applied(community, before[0] + 1)  # its commit waits for the lock
-                names = ["good-0", "good-1", "below_floor", "account_frozen", "good-2"]
-                names.append("replayed_order")
+                nursery.start_soon(attempt, "good-0", good["good-0"])
+                await until_applied(community, before[0] + 2)  # applied, waits its turn
+                names = ["good-1", "below_floor", "account_frozen", "good-2", "replayed_order"]
                 for i, name in enumerate(names):  # one at a time: the log order is this one
                     nursery.start_soon(attempt, name, {**good, **bad}[name])
                     await until_queued(writer, i + 1)
-        assert writer.stats.batches == 3  # the freeze, the first payment, then all six at once
+        # The freeze, the first payment, the next one (applied while the first commits),
+        # then the five that queued meanwhile, refusals and all, in one batch.
+        assert writer.stats.batches == 4
     for name in bad:
         outcome = outcomes[name]
         assert isinstance(outcome, LedgerRefusal) and outcome.code == name
@@ -219,6 +222,8 @@ async def test_a_payer_admitted_just_ahead_is_checked_by_the_writer(
         with write_lock_held(community):
             nursery.start_soon(writer.pay, order(community, keys, "member-1", "member-2", 1, 1))
             await until_applied(community, start + 1)  # its commit waits for the lock
+            nursery.start_soon(writer.pay, order(community, keys, "member-2", "member-3", 1, 1))
+            await until_applied(community, start + 2)  # applied, waits for that commit
             admit = Admit("newcomer", newcomer.public, "member", -50, None)
             nursery.start_soon(writer.submit, admit)
             await until_queued(writer, 1)
@@ -340,3 +345,33 @@ async def test_the_writer_makes_the_entry_ledger_append_would_make(
         entry = await writer.pay(order(community, keys, "member-0", "member-1", 3, 1))
     again = Entry.create(community.key, entry.seq, prev, entry.timestamp_ms, entry.body)
     assert entry == again
+
+
+async def test_a_failed_commit_also_fails_the_batch_applied_behind_it(
+    community: Community, pool: VerifyPool
+) -> None:
+    keys = keys_of(community)
+    before = snapshot(community)
+    outcomes: list[Entry | LetsError] = []
+
+    async def attempt(signed: SignedOrder) -> None:
+        try:
+            outcomes.append(await writer.pay(signed))
+        except LetsError as err:
+            outcomes.append(err)
+
+    blocker = sqlite3.connect(community.path / DB_NAME)
+    blocker.execute("INSERT INTO payments VALUES (?, 0, 'x', 'y', 1, 1, '')", (before[0],))
+    blocker.commit()
+    blocker.close()
+    async with (
+        open_ledger_writer(community, pool=pool) as writer,
+        trio.open_nursery() as nursery,
+    ):
+        with write_lock_held(community):
+            nursery.start_soon(attempt, order(community, keys, "member-0", "member-1", 3, 1))
+            await until_applied(community, before[0] + 1)
+            nursery.start_soon(attempt, order(community, keys, "member-2", "member-1", 3, 1))
+            await until_applied(community, before[0] + 2)  # built on the first, not stored
+    assert len(outcomes) == 2 and all(isinstance(o, WriteFailed) for o in outcomes)
+    assert snapshot(community) == before == reopened(community)

@@ -19,6 +19,7 @@ ALLOWED = {
     "bisect",
     "collections",
     "contextlib",
+    "copy",
     "dataclasses",
     "enum",
     "functools",

@@ -11,6 +11,9 @@ itself:
   accepts what the reference would refuse: whatever the lean decoder is unsure of goes
   through the reference decoder (``Entry.decode``), non-payment entries through
   ``Ledger.apply``, and anything refused marks the batch as *flagged* at that position.
+  Undo: the batch records the first-touch state of each account a payment, admit,
+  limits or status entry changes; before the first entry of any other kind (credit
+  lines, transfers) it copies the whole ledger state.
 * A pool runs ``bad_signatures`` on the jobs (``letsnode.verify_pool``), in parallel.
 * A batch whose jobs all verify and that is not flagged is committed (its undo log is
   dropped). Otherwise the speculative state is rolled back to the start of the first bad
@@ -36,7 +39,13 @@ from nacl.exceptions import BadSignatureError, CryptoError
 
 from letsnode.core.amounts import INT64_MAX, INT64_MIN
 from letsnode.core.audit import AuditFault, AuditResult, finish
-from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, KEY_BYTES, SIGNATURE_BYTES
+from letsnode.core.crypto import (
+    DOMAIN_ENTRY,
+    DOMAIN_ORDER,
+    KEY_BYTES,
+    SIGNATURE_BYTES,
+    SigningKey,
+)
 from letsnode.core.entries import (
     ENTRY_TYPE,
     MAX_ENTRY_BYTES,
@@ -399,3 +408,10 @@ def continue_audit(ledger: Ledger, records: Iterable[Record], start: int) -> Aud
 def finish_clean(ledger: Ledger, entries: int) -> AuditResult:
     """The result of a log whose ``entries`` all verified: end-of-log checks only."""
     return finish(AuditResult(ledger, entries=entries))
+
+
+def sign_all(seed: bytes, domain: bytes, messages: Sequence[bytes]) -> list[bytes]:
+    """``SigningKey(seed).sign(domain, m)`` for each message: what a pool worker runs to
+    take the node's entry signatures off the writer's thread."""
+    key = SigningKey(seed)
+    return [key.sign(domain, message) for message in messages]
