@@ -24,6 +24,15 @@ def virtual_ms() -> int:
     return T0 + int(trio.current_time() * 1000)
 
 
+def bank(path: Path, short: str) -> Community:
+    """A test community: HOUR at scale 2, limits ±100.00, one member ``m-<short>``."""
+    c = Community.create(
+        path, name=f"Bank {short}", short=short, unit="HOUR", scale=2, floor=-10_000, ceiling=10_000
+    )
+    c.admit(f"m-{short}")
+    return c
+
+
 class CommunityPort:
     """The LedgerPort of a Community without a running node (one write at a time)."""
 
@@ -78,18 +87,9 @@ async def federation(
     nodes: dict[str, FedNode] = {}
     async with AsyncExitStack() as stack:
         for name in names:
-            c = Community.create(
-                tmp / name,
-                name=f"Bank {name}",
-                short=name,
-                unit="HOUR",
-                scale=2,
-                floor=-10_000,
-                ceiling=10_000,
-            )
+            c = bank(tmp / name, name)
             stack.callback(c.close)
             c.clock = virtual_ms
-            c.admit(f"m-{name}")
             transport = await stack.enter_async_context(network.transport(c.key.public))
             fed = Federation(CommunityPort(c), transport, FederationStore(c.store.conn), config)
             nodes[name] = FedNode(c, fed)
@@ -139,16 +139,7 @@ class Restartable:
         self, tmp: Path, name: str, network: MemoryNetwork, config: FederationConfig
     ) -> None:
         self.path = tmp / name
-        c = Community.create(
-            self.path,
-            name=f"Bank {name}",
-            short=name,
-            unit="HOUR",
-            scale=2,
-            floor=-10_000,
-            ceiling=10_000,
-        )
-        c.admit(f"m-{name}")
+        c = bank(self.path, name)
         self.id = c.key.public
         c.close()
         self.network = network

@@ -5,12 +5,12 @@ from contextlib import AsyncExitStack
 import pytest
 import trio
 
-from letsnode.community import Community, now_ms
+from letsnode.community import now_ms
 from letsnode.core.errors import LedgerRefusal
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.net.libp2p_transport import open_libp2p_transport
 from letsnode.store.federation_store import FederationStore
-from tests.fed_harness import CommunityPort, FedNode, adverts_settled, open_line_real
+from tests.fed_harness import CommunityPort, FedNode, adverts_settled, bank, open_line_real
 
 
 async def start_nodes(stack, tmp_path, names):
@@ -18,17 +18,8 @@ async def start_nodes(stack, tmp_path, names):
     exit the federations stop before any host or database closes."""
     nodes = []
     for name in names:
-        c = Community.create(
-            tmp_path / name,
-            name=f"Bank {name}",
-            short=name,
-            unit="HOUR",
-            scale=2,
-            floor=-10_000,
-            ceiling=10_000,
-        )
+        c = bank(tmp_path / name, name)
         stack.callback(c.close)
-        c.admit(f"m-{name}")
         bootstrap = [nodes[-1].federation.transport.listen_addrs()[0]] if nodes else []
         transport = await stack.enter_async_context(
             open_libp2p_transport(c.key.seed, bootstrap=bootstrap)
