@@ -40,7 +40,7 @@ from letsnode.core.crypto import (
     blake2b256,
 )
 from letsnode.core.errors import DecodeError, InvalidInput
-from letsnode.core.federation_bodies import Hold, LineAgreement, Release, Reveal, Settle
+from letsnode.core.federation_bodies import Clear, Hold, LineAgreement, Release, Reveal, Settle
 from letsnode.core.names import MEMO_MAX, NAME_MAX, check_slug, check_text, check_unit
 
 PROTOCOL_VERSION = 1
@@ -48,7 +48,7 @@ ENTRY_TYPE = "letsnode/entry"
 ORDER_TYPE = "letsnode/order"
 GENESIS_PREV = bytes(HASH_BYTES)
 
-MAX_ENTRY_BYTES = 4096
+MAX_ENTRY_BYTES = 32 * 1024
 MAX_ORDER_BYTES = 1024
 
 ACCOUNT_KINDS = ("member", "issuer", "fund", "line")
@@ -309,7 +309,17 @@ class Payment:
 
 
 Body: TypeAlias = (
-    Genesis | Admit | Limits | Status | Payment | LineAgreement | Hold | Reveal | Settle | Release
+    Genesis
+    | Admit
+    | Limits
+    | Status
+    | Payment
+    | LineAgreement
+    | Hold
+    | Reveal
+    | Settle
+    | Release
+    | Clear
 )
 
 BODY_KINDS: dict[str, Callable[[list[Wire]], Body]] = {
@@ -323,6 +333,7 @@ BODY_KINDS: dict[str, Callable[[list[Wire]], Body]] = {
     Reveal.KIND: Reveal.from_wire,
     Settle.KIND: Settle.from_wire,
     Release.KIND: Release.from_wire,
+    Clear.KIND: Clear.from_wire,
 }
 
 

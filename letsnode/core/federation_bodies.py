@@ -6,6 +6,7 @@
     ["reveal", transfer_id, preimage]                the preimage was given upstream
     ["settle", transfer_id, role, preimage, evidence, evidence_sig]
     ["release", transfer_id, role, reason, evidence, evidence_sig]
+    ["clear", proposal, [[community_id, vote_sig], ...]]   a clearing round applied
 
 ``role`` is ``out`` for the leg this node sends (it is upstream and decides the outcome)
 and ``in`` for the leg it receives (it follows the upstream's decision). A node holds at
@@ -16,10 +17,11 @@ reject), checked by the ledger rules, so each node's log proves what happened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from letsnode.core.amounts import check_int64
+from letsnode.core.clearing_round import MAX_ROUND_COMMUNITIES, Proposal, round_id
 from letsnode.core.codec import (
     Wire,
     expect_bytes,
@@ -27,8 +29,8 @@ from letsnode.core.codec import (
     expect_list,
     expect_str,
 )
-from letsnode.core.crypto import SIGNATURE_BYTES
-from letsnode.core.errors import InvalidInput
+from letsnode.core.crypto import KEY_BYTES, SIGNATURE_BYTES
+from letsnode.core.errors import DecodeError, InvalidInput
 from letsnode.core.lines import SignedLine
 from letsnode.core.names import check_slug
 from letsnode.core.transfers import CONDITION_BYTES, check_transfer_id
@@ -232,3 +234,53 @@ class Release:
             expect_bytes(f[4], "evidence"),
             expect_bytes(f[5], "evidence signature"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Clear:
+    """A clearing round applied here: the proposal and every affected community's vote.
+
+    ``votes`` pairs each participant's community id with its signature of the proposal,
+    sorted by community id.
+    """
+
+    KIND: ClassVar[str] = "clear"
+    proposal_data: bytes
+    votes: tuple[tuple[bytes, bytes], ...]
+    proposal: Proposal = field(compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ids = [community for community, _ in self.votes]
+        if ids != list(self.proposal.participants):
+            raise InvalidInput("a clear entry carries one vote from each participant, in order")
+        if any(len(sig) != SIGNATURE_BYTES for _, sig in self.votes):
+            raise InvalidInput("a vote is a 64-byte signature")
+
+    @classmethod
+    def of(cls, proposal_data: bytes, votes: dict[bytes, bytes]) -> Self:
+        return cls(proposal_data, tuple(sorted(votes.items())), Proposal.decode(proposal_data))
+
+    @property
+    def round_id(self) -> bytes:
+        return round_id(self.proposal_data)
+
+    def to_wire(self) -> list[Wire]:
+        return [self.KIND, self.proposal_data, [[c, s] for c, s in self.votes]]
+
+    @classmethod
+    def from_wire(cls, f: list[Wire]) -> Self:
+        expect_list(f, 3, "clear body")
+        votes = f[2]
+        if not isinstance(votes, list) or len(votes) > MAX_ROUND_COMMUNITIES:
+            raise DecodeError(f"a clear entry has at most {MAX_ROUND_COMMUNITIES} votes")
+        pairs = []
+        for vote in votes:
+            v = expect_list(vote, 2, "vote")
+            pairs.append(
+                (
+                    expect_bytes(v[0], "voter", KEY_BYTES),
+                    expect_bytes(v[1], "vote signature", SIGNATURE_BYTES),
+                )
+            )
+        data = expect_bytes(f[1], "proposal")
+        return cls(data, tuple(pairs), Proposal.decode(data))

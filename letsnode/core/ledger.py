@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from letsnode.core import clearing_rules
 from letsnode.core import federation_rules as rules
 from letsnode.core.amounts import INT64_MAX, INT64_MIN, format_amount
 from letsnode.core.crypto import (
@@ -36,7 +37,7 @@ from letsnode.core.entries import (
     Status,
 )
 from letsnode.core.errors import BadSignature, LedgerRefusal, LocalProtocolError
-from letsnode.core.federation_bodies import Hold, LineAgreement, Reveal, Settle
+from letsnode.core.federation_bodies import Clear, Hold, LineAgreement, Reveal, Settle
 from letsnode.core.federation_rules import (
     HoldState,
     LineState,
@@ -217,6 +218,8 @@ class Ledger:
             rules.apply_reveal(self, ts, body)
         elif isinstance(body, Settle):
             rules.apply_settle(self, ts, body)
+        elif isinstance(body, Clear):
+            clearing_rules.apply_clear(self, ts, body)
         else:
             rules.apply_release(self, ts, body)
 

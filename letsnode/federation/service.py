@@ -8,6 +8,7 @@ loops going: expiry of legs, recovery of in-doubt legs, and publishing our adver
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass, field
 
 import trio
@@ -16,10 +17,12 @@ from letsnode.core import codec
 from letsnode.core.errors import LetsError
 from letsnode.core.routing import Advert, AdvertLine, RoutingTable
 from letsnode.federation import wire
+from letsnode.federation.clearing import ClearingDesk
 from letsnode.federation.lines import LineDesk
 from letsnode.federation.port import LedgerPort
 from letsnode.federation.transfers import Timing, TransferDesk
 from letsnode.net.transport import PeerTransport
+from letsnode.store.clearing_store import ClearingStore
 from letsnode.store.federation_store import FederationStore
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ class FederationConfig:
     timing: Timing = field(default_factory=Timing)
     advert_interval_s: float = 10.0
     tick_s: float = 0.5
+    clearing_every_s: float | None = None  # run a clearing round this often (None: never)
+    clearing_timeout_s: float = 10.0
 
 
 class Federation:
@@ -50,6 +55,14 @@ class Federation:
             port, transport, store, self.routes, self.config.timing, self._changed
         )
         self.transfers.refresh_own_advert = self.refresh_own_advert  # type: ignore[method-assign]
+        self.clearing = ClearingDesk(
+            port,
+            transport,
+            ClearingStore(store.conn),
+            self.transfers,
+            self._communities,
+            self._changed,
+        )
         self._dirty = trio.Event()
         self._advert_ts = 0
 
@@ -116,6 +129,11 @@ class Federation:
         if advert.community_id != self.port.key.public:
             self.routes.add(advert)
 
+    def _communities(self) -> list[bytes]:
+        """Every community we know of: from adverts, and our line partners."""
+        partners = {line.partner for line in self.port.ledger.lines.values()}
+        return sorted(set(self.routes.adverts) | partners)
+
     def _changed(self) -> None:
         self._dirty.set()
 
@@ -124,11 +142,14 @@ class Federation:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.transport.set_handler(wire.LINE_PROTOCOL, self.lines.handle)
         self.transport.set_handler(wire.TRANSFER_PROTOCOL, self.transfers.handle)
+        self.transport.set_handler(wire.CLEARING_PROTOCOL, self.clearing.handle)
         self.transport.subscribe(wire.ADVERT_TOPIC, self._on_advert, self._advert_valid)
         self.refresh_own_advert()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._recover_loop, nursery)
             nursery.start_soon(self._advert_loop)
+            if self.config.clearing_every_s:
+                nursery.start_soon(self._clearing_loop, self.config.clearing_every_s)
             task_status.started()
 
     async def _recover_loop(self, nursery: trio.Nursery) -> None:
@@ -137,6 +158,7 @@ class Federation:
                 await self.transfers.expire()
                 await self.transfers.recover(nursery)
                 await self.lines.resend_unsent()
+                await self.clearing.recover()
             except LetsError as err:
                 log.warning("federation recovery step failed: %s", err)
             except Exception:  # a bug in one step must not stop the node's other work
@@ -150,3 +172,14 @@ class Federation:
                 await self._dirty.wait()
                 await trio.sleep(0.2)  # let a burst of changes settle into one advert
             self._dirty = trio.Event()
+
+    async def _clearing_loop(self, every_s: float) -> None:
+        """Coordinate a clearing round every ``every_s`` seconds (with some jitter, so that
+        nodes on the same period do not all start rounds at the same moment)."""
+        while True:
+            await trio.sleep(every_s * random.uniform(0.9, 1.1))
+            try:
+                report = await self.clearing.run_round(self.config.clearing_timeout_s)
+                log.info("clearing round %s: %s", report.nonce.hex()[:12], report.state)
+            except LetsError as err:
+                log.warning("clearing round failed: %s", err)

@@ -86,6 +86,9 @@ class TransferDesk:
         self.on_change = on_change
         self._inflight: dict[bytes, trio.Event] = {}
         self._write = trio.Lock()
+        # Set by the clearing desk: accounts held still for a clearing round in progress.
+        self.reserved: Callable[[str], bool] = lambda handle: False
+        self.holds_submitting = 0
 
     @property
     def me(self) -> bytes:
@@ -95,7 +98,21 @@ class TransferDesk:
         return self.port.clock()
 
     async def submit(self, body: Hold | Reveal | Settle | Release) -> None:
-        await self.port.submit(body)
+        if not isinstance(body, Hold):
+            await self.port.submit(body)
+            self.on_change()
+            return
+        for handle in (body.debit, body.credit):
+            if self.reserved(handle):
+                raise LedgerRefusal(
+                    f"{handle} is in a clearing round; try again in a moment",
+                    code="clearing_in_progress",
+                )
+        self.holds_submitting += 1
+        try:
+            await self.port.submit(body)
+        finally:
+            self.holds_submitting -= 1
         self.on_change()
 
     # -- the payer's side ------------------------------------------------------------
@@ -162,7 +179,7 @@ class TransferDesk:
             tid, state, code, message, order.amount, route[-1].amount, tuple(h.to for h in route)
         )
 
-    async def _reach(self, peer: bytes) -> None:
+    async def reach(self, peer: bytes) -> None:
         """Dial ``peer`` at the addresses of its advert if we are not connected to it."""
         if any(p.community_id == peer and p.connected for p in self.transport.peers()):
             return
@@ -175,7 +192,7 @@ class TransferDesk:
                 continue
 
     async def _invoice(self, payee: bytes, tid: bytes, handle: str) -> tuple[bytes, bytes]:
-        await self._reach(payee)
+        await self.reach(payee)
         raw = await self.transport.request(
             payee, wire.TRANSFER_PROTOCOL, wire.encode("invoice", tid, handle), 10.0
         )
@@ -247,7 +264,7 @@ class TransferDesk:
             except PeerError as err:
                 if err.code not in ("peer_unreachable", "peer_timeout"):
                     return None
-                await self._reach(peer)
+                await self.reach(peer)
                 await trio.sleep(min(self.timing.retry_s, max(left, 0.01)))
                 continue
             except LetsError:

@@ -12,6 +12,7 @@ from letsnode.core.errors import DecodeError
 
 LINE_PROTOCOL = "/letsnode/line/1"
 TRANSFER_PROTOCOL = "/letsnode/transfer/1"
+CLEARING_PROTOCOL = "/letsnode/clearing/1"
 ADVERT_TOPIC = "letsnode/adverts/1"
 MAX_WIRE_BYTES = 16 * 1024
 
@@ -20,9 +21,11 @@ def encode(kind: str, *fields: Wire) -> bytes:
     return codec.pack([kind, *fields])
 
 
-def decode(data: bytes, shapes: dict[str, int]) -> tuple[str, list[Wire]]:
+def decode(
+    data: bytes, shapes: dict[str, int], max_bytes: int = MAX_WIRE_BYTES
+) -> tuple[str, list[Wire]]:
     """Return ``(kind, fields)``; ``shapes`` maps each allowed kind to its field count."""
-    value = codec.unpack(data, MAX_WIRE_BYTES, "federation message")
+    value = codec.unpack(data, max_bytes, "federation message")
     if not isinstance(value, list) or not value or not isinstance(value[0], str):
         raise DecodeError("a federation message is an array led by its kind")
     kind, fields = value[0], value[1:]

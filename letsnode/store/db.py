@@ -98,7 +98,7 @@ def migrate(db: sqlite_utils.Database) -> None:
 
 # The web wallet keeps its tables in its own module; importing it registers its migrations,
 # so they run on every ``connect`` too.
-from letsnode.store import federation_store, web_store  # noqa: E402, F401
+from letsnode.store import clearing_store, federation_store, web_store  # noqa: E402, F401
 
 
 @migration(2, "checkpoints")
@@ -113,6 +113,16 @@ def _checkpoints(db: sqlite_utils.Database) -> None:
             signature BLOB NOT NULL,
             state BLOB NOT NULL,
             created_ms INTEGER NOT NULL
+        ) STRICT""")
+
+
+@migration(5, "cleared rounds")
+def _cleared_rounds(db: sqlite_utils.Database) -> None:
+    # Clearing rounds applied to this ledger (``clear`` entries), derived from the log.
+    db.execute("""
+        CREATE TABLE cleared_rounds (
+            round_id BLOB PRIMARY KEY,
+            seq INTEGER NOT NULL UNIQUE
         ) STRICT""")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from letsnode.core.entries import Admit, Entry, Genesis, Limits, Payment, Status
-from letsnode.core.federation_bodies import Hold, LineAgreement, Release, Reveal, Settle
+from letsnode.core.federation_bodies import Clear, Hold, LineAgreement, Release, Reveal, Settle
 from letsnode.core.federation_rules import HoldState, LineState
 from letsnode.core.ledger import Account, Ledger
 from letsnode.core.lines import TRANSIT, LineTerms
@@ -79,8 +79,17 @@ class LedgerStore:
         return [HoldState(*row[:7], revealed=bool(row[7])) for row in rows]
 
     def finished_transfers(self) -> list[bytes]:
-        rows = self.conn.execute("SELECT DISTINCT transfer_id FROM holds WHERE state != 'pending'")
+        """Ids of finished transfers and of applied clearing rounds (one namespace)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT transfer_id FROM holds WHERE state != 'pending' "
+            "UNION SELECT round_id FROM cleared_rounds"
+        )
         return [row[0] for row in rows]
+
+    def cleared_rounds(self) -> list[tuple[bytes, int]]:
+        """``(round_id, seq)`` of every clearing round this ledger applied, oldest first."""
+        rows = self.conn.execute("SELECT round_id, seq FROM cleared_rounds ORDER BY seq")
+        return [(row[0], row[1]) for row in rows]
 
     def lines(self) -> list[LineState]:
         rows = self.conn.execute("SELECT terms, handle, partner FROM lines ORDER BY handle")
@@ -249,4 +258,14 @@ class LedgerStore:
                 (state, preimage, entry.seq, body.transfer_id, body.role),
             )
             return (row[0], row[1])
+        if isinstance(body, Clear):
+            conn.execute(
+                "INSERT INTO cleared_rounds (round_id, seq) VALUES (?, ?)",
+                (body.round_id, entry.seq),
+            )
+            me = ledger.community.community_id
+            handles = []
+            for item in body.proposal.items_of(me):
+                handles.append(ledger.lines[item.line_id].handle)
+            return tuple(handles)
         return ()

@@ -1,0 +1,527 @@
+"""Clearing rounds between nodes: coordinate one, or take part in one (SPEC §8).
+
+The coordinator collects signed statements (the snapshot), derives the proposal, and asks
+each affected community to vote. A participant recomputes the proposal from the snapshot,
+checks it against its own ledger, keeps its lines still for the round (no new holds on
+them), records its vote durably and signs. With every vote before the deadline the
+coordinator records the decision and every participant applies one ``clear`` entry;
+otherwise the round aborts and no ledger changes. A participant that voted and then lost
+touch asks the coordinator for the decision until it learns it (two-phase commit: the
+decision is the coordinator's, and it is durable before anyone hears of it).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import trio
+
+from letsnode.core import codec
+from letsnode.core.clearing_round import (
+    MAX_ROUND_COMMUNITIES,
+    MAX_STATEMENT_LINES,
+    NONCE_BYTES,
+    LineView,
+    Proposal,
+    SignedStatement,
+    Statement,
+    check_snapshot,
+    propose,
+    round_id,
+    sign_vote,
+    vote_is_valid,
+)
+from letsnode.core.clearing_rules import check_current, plan
+from letsnode.core.codec import Wire
+from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.federation_bodies import Clear
+from letsnode.federation import wire
+from letsnode.federation.port import LedgerPort
+from letsnode.federation.transfers import TransferDesk
+from letsnode.net.transport import MAX_MESSAGE_BYTES, PeerError, PeerTransport
+from letsnode.store.clearing_store import ClearingStore, RoundRow
+
+log = logging.getLogger(__name__)
+
+SHAPES = {"statement": 1, "propose": 2, "commit": 2, "abort": 1, "outcome": 1}
+ANSWERS = {"statement": 2, "vote": 1, "ok": 0, "committed": 2, "aborted": 1, "pending": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    """What a round did, as the coordinator saw it."""
+
+    nonce: bytes
+    round_id: bytes | None
+    state: str  # empty, committed or aborted
+    cleared: int
+    communities: int  # statements in the snapshot
+    participants: tuple[bytes, ...]
+    reason: str
+    unreachable: tuple[bytes, ...]
+
+
+def refuse(code: str, message: str) -> LedgerRefusal:
+    return LedgerRefusal(message, code=code)
+
+
+def pack_votes(votes: dict[bytes, bytes]) -> bytes:
+    return codec.pack([[c, s] for c, s in sorted(votes.items())])
+
+
+def unpack_votes(data: bytes) -> dict[bytes, bytes]:
+    return votes_from_wire(codec.unpack(data, MAX_MESSAGE_BYTES, "votes"))
+
+
+def votes_from_wire(value: Wire) -> dict[bytes, bytes]:
+    if not isinstance(value, list) or len(value) > MAX_ROUND_COMMUNITIES:
+        raise InvalidInput("votes are a short array")
+    out = {}
+    for pair in value:
+        f = codec.expect_list(pair, 2, "vote")
+        out[codec.expect_bytes(f[0], "voter", 32)] = codec.expect_bytes(f[1], "vote", 64)
+    return out
+
+
+def unpack_snapshot(value: Wire) -> list[SignedStatement]:
+    if not isinstance(value, list) or len(value) > MAX_ROUND_COMMUNITIES:
+        raise InvalidInput(f"a snapshot is an array of at most {MAX_ROUND_COMMUNITIES}")
+    return [SignedStatement.from_wire(item) for item in value]
+
+
+class ClearingDesk:
+    def __init__(
+        self,
+        port: LedgerPort,
+        transport: PeerTransport,
+        store: ClearingStore,
+        transfers: TransferDesk,
+        known: Callable[[], Sequence[bytes]],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.port = port
+        self.transport = transport
+        self.store = store
+        self.transfers = transfers
+        self.known = known
+        self.on_change = on_change
+        self.request_timeout = 5.0
+        self._running: set[bytes] = set()
+        self._reserved: dict[bytes, set[str]] = {}  # nonce -> line accounts held still
+        for row in store.in_state("voted", "participant"):
+            self._reserve(row)
+        transfers.reserved = self.is_reserved
+
+    @property
+    def me(self) -> bytes:
+        return self.port.key.public
+
+    def now(self) -> int:
+        return self.port.clock()
+
+    # -- reservations ------------------------------------------------------------------
+
+    def is_reserved(self, handle: str) -> bool:
+        return any(handle in handles for handles in self._reserved.values())
+
+    def _reserve(self, row: RoundRow) -> None:
+        assert row.proposal is not None
+        proposal = Proposal.decode(row.proposal)
+        lines = self.port.ledger.lines
+        self._reserved[row.nonce] = {
+            lines[x.line_id].handle for x in proposal.items_of(self.me) if x.line_id in lines
+        }
+
+    def _unreserve(self, nonce: bytes) -> None:
+        self._reserved.pop(nonce, None)
+
+    # -- our statement -----------------------------------------------------------------
+
+    def statement(self, nonce: bytes) -> SignedStatement:
+        """Our at-par lines that carry a balance (the largest, if there are many)."""
+        ledger = self.port.ledger
+        g = ledger.community
+        views = []
+        for line in ledger.lines.values():
+            account = ledger.accounts[line.handle]
+            t = line.terms
+            if account.balance == 0 or t.rate_num != t.rate_den or account.status == "closed":
+                continue
+            floor, ceiling = t.limits(self.me)
+            views.append(LineView(t.line_id, line.partner, account.balance, floor, ceiling, 1, 1))
+        views.sort(key=lambda v: (-abs(v.balance), v.line_id))
+        chosen = tuple(sorted(views[:MAX_STATEMENT_LINES], key=lambda v: v.line_id))
+        statement = Statement(nonce, self.me, g.short, g.unit, g.scale, self.now(), chosen)
+        return statement.sign(self.port.key)
+
+    # -- coordinating a round ------------------------------------------------------------
+
+    async def run_round(self, timeout_s: float = 10.0) -> RoundReport:
+        """Run one clearing round with every community we know; return what happened."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        self._running.add(nonce)
+        try:
+            return await self._run(nonce, timeout_s)
+        finally:
+            self._running.discard(nonce)
+
+    async def _run(self, nonce: bytes, timeout_s: float) -> RoundReport:
+        created = self.now()
+        others = sorted(set(self.known()) - {self.me})[: MAX_ROUND_COMMUNITIES - 1]
+        statements, unreachable = await self._collect(nonce, others, timeout_s / 3)
+        snapshot = sorted(statements, key=lambda s: s.statement.community_id)
+        deadline = self.now() + int(timeout_s * 1000)
+        proposal = propose(snapshot, nonce, self.me, deadline)
+        snap_data = codec.pack([s.to_wire() for s in snapshot])
+        row = RoundRow(
+            nonce,
+            None,
+            "coordinator",
+            self.me,
+            "empty",
+            snap_data,
+            None,
+            None,
+            0,
+            "",
+            created,
+            None,
+        )
+        if proposal is None:
+            self.store.save(row.decided("empty", self.now(), "nothing to clear"))
+            return RoundReport(
+                nonce, None, "empty", 0, len(snapshot), (), "nothing to clear", unreachable
+            )
+        data = proposal.encode()
+        rid = round_id(data)
+        row = RoundRow(
+            nonce,
+            rid,
+            "coordinator",
+            self.me,
+            "proposing",
+            snap_data,
+            data,
+            None,
+            proposal.cleared,
+            "",
+            created,
+            None,
+        )
+        self.store.save(row)  # durable before anyone is asked to vote
+        message = wire.encode("propose", [s.to_wire() for s in snapshot], data)
+        votes, reason = await self._votes(proposal, data, snapshot, message)
+        report = RoundReport(
+            nonce,
+            rid,
+            "aborted",
+            proposal.cleared,
+            len(snapshot),
+            proposal.participants,
+            reason,
+            unreachable,
+        )
+        if reason or self.now() > deadline:
+            reason = reason or "the deadline passed before every vote arrived"
+            self.store.save(row.decided("aborted", self.now(), reason))
+            await self._tell_abort(nonce, proposal, votes)
+            return replace(report, reason=reason)
+        self.store.save(row.decided("committed", self.now(), votes=pack_votes(votes)))
+        if self.me in proposal.participants:
+            await self._apply(nonce, data, votes)
+        await self._tell_commit(proposal, data, votes)
+        return replace(report, state="committed")
+
+    async def _collect(
+        self, nonce: bytes, others: list[bytes], timeout: float
+    ) -> tuple[list[SignedStatement], tuple[bytes, ...]]:
+        statements = [self.statement(nonce)]
+        missing: list[bytes] = []
+
+        async def ask(peer: bytes) -> None:
+            try:
+                await self.transfers.reach(peer)
+                raw = await self.transport.request(
+                    peer, wire.CLEARING_PROTOCOL, wire.encode("statement", nonce), timeout
+                )
+                _, f = wire.decode(raw, {"statement": 2}, MAX_MESSAGE_BYTES)
+                signed = SignedStatement.from_wire(f)
+                if signed.statement.community_id != peer or signed.statement.nonce != nonce:
+                    raise InvalidInput("the statement is for another community or round")
+                statements.append(signed)
+            except LetsError as err:
+                log.info("no clearing statement from %s: %s", peer.hex()[:12], err)
+                missing.append(peer)
+
+        async with trio.open_nursery() as nursery:
+            for peer in others:
+                nursery.start_soon(ask, peer)
+        return statements, tuple(sorted(missing))
+
+    async def _votes(
+        self, proposal: Proposal, data: bytes, snapshot: list[SignedStatement], message: bytes
+    ) -> tuple[dict[bytes, bytes], str]:
+        """Every participant's vote, or the first refusal (which stops the others)."""
+        if len(message) > MAX_MESSAGE_BYTES:
+            return {}, "the snapshot is too large for one round; clear a smaller region"
+        votes: dict[bytes, bytes] = {}
+        reasons: list[str] = []
+        names = {s.statement.community_id: s.statement.short for s in snapshot}
+        wait_s = max(0.0, (proposal.deadline_ms - self.now()) / 1000)
+
+        async def ask(peer: bytes, scope: trio.CancelScope) -> None:
+            try:
+                if peer == self.me:
+                    sig = await self.vote(self.me, snapshot, data)
+                else:
+                    raw = await self.transport.request(
+                        peer, wire.CLEARING_PROTOCOL, message, wait_s
+                    )
+                    _, f = wire.decode(raw, {"vote": 1})
+                    sig = codec.expect_bytes(f[0], "vote", 64)
+                    if not vote_is_valid(peer, data, sig):
+                        raise BadSignature("the vote does not verify")
+                votes[peer] = sig
+            except LetsError as err:
+                reasons.append(f"{names.get(peer, peer.hex()[:12])} ({err.code}): {err}")
+                scope.cancel()
+
+        with trio.move_on_after(wait_s) as scope:
+            async with trio.open_nursery() as nursery:
+                for peer in proposal.participants:
+                    nursery.start_soon(ask, peer, scope)
+        if reasons:
+            return votes, f"refused by {reasons[0]}"
+        if len(votes) < len(proposal.participants):
+            late = [names.get(p, p.hex()[:12]) for p in proposal.participants if p not in votes]
+            return votes, f"no vote in time from {', '.join(late)}"
+        return votes, ""
+
+    async def _tell_commit(
+        self, proposal: Proposal, data: bytes, votes: dict[bytes, bytes]
+    ) -> None:
+        message = wire.encode("commit", data, [[c, s] for c, s in sorted(votes.items())])
+        await self._tell([p for p in proposal.participants if p != self.me], message)
+
+    async def _tell_abort(
+        self, nonce: bytes, proposal: Proposal, votes: dict[bytes, bytes]
+    ) -> None:
+        if self.me in votes:
+            self._abort_vote(nonce, "the coordinator aborted the round")
+        await self._tell([p for p in votes if p != self.me], wire.encode("abort", nonce))
+
+    async def _tell(self, peers: list[bytes], message: bytes) -> None:
+        """Best effort: a participant that misses this asks for the outcome later."""
+
+        async def send(peer: bytes) -> None:
+            try:
+                await self.transport.request(
+                    peer, wire.CLEARING_PROTOCOL, message, self.request_timeout
+                )
+            except LetsError as err:
+                log.info("clearing: %s not told (%s); it will ask", peer.hex()[:12], err)
+
+        async with trio.open_nursery() as nursery:
+            for peer in peers:
+                nursery.start_soon(send, peer)
+
+    # -- taking part ---------------------------------------------------------------------
+
+    async def vote(self, coordinator: bytes, snapshot: list[SignedStatement], data: bytes) -> bytes:
+        """Check a proposal against our ledger, hold our lines still, record and sign it."""
+        proposal = Proposal.decode(data)
+        nonce = proposal.nonce
+        if proposal.coordinator != coordinator:
+            raise refuse("not_coordinator", "only a round's coordinator asks for votes")
+        existing = self.store.get(nonce)
+        if existing is not None and existing.role == "participant":
+            if existing.state == "voted" and existing.proposal == data:
+                return sign_vote(self.port.key, data)
+            raise refuse("round_seen", f"this round is already {existing.state} here")
+        if self.now() > proposal.deadline_ms:
+            raise refuse("too_late", "the round's deadline has passed")
+        try:
+            self._check_proposal(coordinator, snapshot, proposal, data)
+            if self.store.policy() == "refuse":
+                raise refuse(
+                    "clearing_refused",
+                    "this community's operator does not take part in clearing rounds",
+                )
+            if self._reserved:
+                raise refuse("busy", "this community is in another clearing round")
+            await self._hold_still(nonce, proposal)
+            ledger = self.port.ledger
+            check_current(plan(ledger, proposal, data), ledger)
+        except LetsError as err:
+            self._unreserve(nonce)
+            if coordinator != self.me:
+                self._record_refusal(coordinator, proposal, data, err)
+            raise
+        if coordinator != self.me:
+            self.store.save(
+                RoundRow(
+                    nonce,
+                    round_id(data),
+                    "participant",
+                    coordinator,
+                    "voted",
+                    codec.pack([s.to_wire() for s in snapshot]),
+                    data,
+                    None,
+                    proposal.cleared,
+                    "",
+                    self.now(),
+                    None,
+                )
+            )
+        return sign_vote(self.port.key, data)
+
+    def _check_proposal(
+        self,
+        coordinator: bytes,
+        snapshot: list[SignedStatement],
+        proposal: Proposal,
+        data: bytes,
+    ) -> None:
+        check_snapshot(snapshot, proposal.nonce)
+        if not any(s.statement.community_id == self.me for s in snapshot):
+            raise refuse("not_in_snapshot", "our statement is not in the snapshot")
+        again = propose(snapshot, proposal.nonce, coordinator, proposal.deadline_ms)
+        if again is None or again.encode() != data:
+            raise refuse("bad_proposal", "the proposal does not follow from the snapshot")
+
+    async def _hold_still(self, nonce: bytes, proposal: Proposal) -> None:
+        """Refuse new holds on our lines in the round, then let holds being logged land."""
+        lines = self.port.ledger.lines
+        self._reserved[nonce] = {
+            lines[x.line_id].handle for x in proposal.items_of(self.me) if x.line_id in lines
+        }
+        with trio.move_on_after(2.0):
+            while self.transfers.holds_submitting:
+                await trio.sleep(0.005)
+        if self.transfers.holds_submitting:
+            raise refuse("busy", "payments are being logged on our lines; try again")
+
+    def _record_refusal(
+        self, coordinator: bytes, proposal: Proposal, data: bytes, err: LetsError
+    ) -> None:
+        now = self.now()
+        self.store.save(
+            RoundRow(
+                proposal.nonce,
+                round_id(data),
+                "participant",
+                coordinator,
+                "refused",
+                None,
+                data,
+                None,
+                proposal.cleared,
+                str(err)[:500],
+                now,
+                now,
+            )
+        )
+
+    async def _apply(self, nonce: bytes, data: bytes, votes: dict[bytes, bytes]) -> None:
+        clear = Clear.of(data, votes)
+        if clear.round_id not in self.port.ledger.finished:
+            await self.port.submit(clear)
+        self._unreserve(nonce)
+        self.on_change()
+
+    async def _committed(self, coordinator: bytes, data: bytes, votes: dict[bytes, bytes]) -> None:
+        proposal = Proposal.decode(data)
+        if proposal.coordinator != coordinator:
+            raise refuse("not_coordinator", "only a round's coordinator announces its outcome")
+        for community, sig in votes.items():
+            if not vote_is_valid(community, data, sig):
+                raise BadSignature("a vote in the commit does not verify")
+        await self._apply(proposal.nonce, data, votes)
+        row = self.store.get(proposal.nonce)
+        if row is not None and row.state != "committed":
+            self.store.save(row.decided("committed", self.now(), votes=pack_votes(votes)))
+
+    def _abort_vote(self, nonce: bytes, reason: str) -> None:
+        row = self.store.get(nonce)
+        if row is not None and row.role == "participant" and row.state == "voted":
+            self.store.save(row.decided("aborted", self.now(), reason))
+        self._unreserve(nonce)
+
+    # -- requests from peers -----------------------------------------------------------
+
+    async def handle(self, peer: bytes, data: bytes) -> bytes:
+        kind, f = wire.decode(data, SHAPES, MAX_MESSAGE_BYTES)
+        if kind == "statement":
+            nonce = codec.expect_bytes(f[0], "nonce", NONCE_BYTES)
+            return wire.encode("statement", *self.statement(nonce).to_wire())
+        if kind == "propose":
+            snapshot = unpack_snapshot(f[0])
+            sig = await self.vote(peer, snapshot, codec.expect_bytes(f[1], "proposal"))
+            return wire.encode("vote", sig)
+        if kind == "commit":
+            votes = votes_from_wire(f[1])
+            await self._committed(peer, codec.expect_bytes(f[0], "proposal"), votes)
+            return wire.encode("ok")
+        nonce = codec.expect_bytes(f[0], "nonce", NONCE_BYTES)
+        if kind == "abort":
+            row = self.store.get(nonce)
+            if row is not None and row.coordinator == peer:
+                self._abort_vote(nonce, "the coordinator aborted the round")
+            return wire.encode("ok")
+        return self._outcome(nonce)
+
+    def _outcome(self, nonce: bytes) -> bytes:
+        row = self.store.get(nonce)
+        if row is None or row.role != "coordinator":
+            return wire.encode("aborted", "no such round was run here")
+        if row.state == "committed":
+            assert row.proposal is not None and row.votes is not None
+            return wire.encode("committed", row.proposal, codec.unpack(row.votes))
+        if row.state == "proposing":
+            return wire.encode("pending")
+        return wire.encode("aborted", row.reason)
+
+    # -- after a restart, or a lost message ------------------------------------------------
+
+    async def recover(self) -> None:
+        for row in self.store.in_state("proposing", "coordinator"):
+            if row.nonce not in self._running:  # we were stopped mid-round
+                assert row.proposal is not None
+                reason = "the coordinator stopped before every vote arrived"
+                self.store.save(row.decided("aborted", self.now(), reason))
+                proposal = Proposal.decode(row.proposal)
+                await self._tell(
+                    [p for p in proposal.participants if p != self.me],
+                    wire.encode("abort", row.nonce),
+                )
+        for row in self.store.in_state("committed", "coordinator"):
+            if row.round_id is not None and row.round_id not in self.port.ledger.finished:
+                assert row.proposal is not None and row.votes is not None
+                if self.me in Proposal.decode(row.proposal).participants:
+                    await self._apply(row.nonce, row.proposal, unpack_votes(row.votes))
+        for row in self.store.in_state("voted", "participant"):
+            if self.now() - row.created_ms > 1000:  # the commit is usually on its way
+                await self._ask_outcome(row)
+
+    async def _ask_outcome(self, row: RoundRow) -> None:
+        try:
+            await self.transfers.reach(row.coordinator)
+            raw = await self.transport.request(
+                row.coordinator,
+                wire.CLEARING_PROTOCOL,
+                wire.encode("outcome", row.nonce),
+                self.request_timeout,
+            )
+        except PeerError:
+            return  # still in doubt: our lines stay held until the coordinator answers
+        kind, f = wire.decode(raw, {"committed": 2, "aborted": 1, "pending": 0}, MAX_MESSAGE_BYTES)
+        if kind == "committed":
+            await self._committed(
+                row.coordinator, codec.expect_bytes(f[0], "proposal"), votes_from_wire(f[1])
+            )
+        elif kind == "aborted":
+            self._abort_vote(row.nonce, codec.expect_str(f[0], "reason")[:500] or "aborted")
