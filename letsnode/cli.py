@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from letsnode import cli_federation, views
+from letsnode import cli_clearing, cli_federation, views
 from letsnode.auditing import AuditReport, audit_path, export_log
 from letsnode.clearing_tool import clearing
 from letsnode.community import Community
@@ -528,6 +528,7 @@ def run_audit(
 
 main.add_command(clearing)
 cli_federation.register(main, pass_ctx, user_errors)
+cli_clearing.register(clearing, pass_ctx, user_errors)
 
 
 # -- the node: wallet and API (letsnode/node.py, letsnode/web/) ---------------------------
@@ -554,14 +555,29 @@ cli_federation.register(main, pass_ctx, user_errors)
     help="A partner's full address .../tcp/PORT/p2p/PEER_ID to dial at start (repeatable); "
     "partners met before are remembered and redialled.",
 )
+@click.option(
+    "--clearing-every",
+    type=click.FloatRange(10, 7 * 24 * 3600),
+    default=None,
+    metavar="SECONDS",
+    help="Coordinate a clearing round with the partner communities this often "
+    "(default: only when 'letsnode clearing run' asks).",
+)
 @pass_ctx
-def run(obj: Context, http: str, listen: tuple[str, ...], peers: tuple[str, ...]) -> None:
+def run(
+    obj: Context,
+    http: str,
+    listen: tuple[str, ...],
+    peers: tuple[str, ...],
+    clearing_every: float | None,
+) -> None:
     """Run the node: the members' web wallet, the JSON API and the libp2p host, until Ctrl-C.
 
     While it runs, the other letsnode commands on this data folder act through it.
     """
     import trio
 
+    from letsnode.federation.service import FederationConfig
     from letsnode.node import Node, run_node
 
     def announce(node: Node) -> None:
@@ -581,6 +597,7 @@ def run(obj: Context, http: str, listen: tuple[str, ...], peers: tuple[str, ...]
                     listen=listen,
                     peers=peers,
                     announce=announce,
+                    federation_config=FederationConfig(clearing_every_s=clearing_every),
                 )
             )
             click.echo(f"wallet   {url}/  (API: {url}/api/openapi.json)")

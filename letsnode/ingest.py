@@ -57,7 +57,6 @@ from letsnode.core.entries import (
 )
 from letsnode.core.errors import BadSignature, InvalidInput, LetsError
 from letsnode.core.ledger import Account, Ledger
-from letsnode.core.verify import sign_all
 from letsnode.verify_pool import VerifyPool
 
 DEFAULT_MAX_BATCH = 1024
@@ -197,6 +196,9 @@ class LedgerWriter:
     def _submit_checks(self, token: trio.lowlevel.TrioToken, chunk: list[_Request]) -> None:
         checks = [r.check for r in chunk if r.check is not None]
         future = self._pool.submit([key for key, _ in checks], [signed for _, signed in checks])
+        if future.done():  # an inline pool checked them already: no round trip through trio
+            self._checked(future, chunk)
+            return
 
         def done(future: Future[list[int]]) -> None:
             with contextlib.suppress(trio.RunFinishedError):  # the run is over
@@ -344,11 +346,12 @@ class LedgerWriter:
         unsigned = [i for i, e in enumerate(entries) if not e.signature]
         if not unsigned:
             return entries
-        seed = self.community.key.seed
+        key = self.community.key
         datas = [entries[i].data for i in unsigned]
         if len(datas) < SIGN_IN_POOL:
-            signatures = sign_all(seed, DOMAIN_ENTRY, datas)
+            signatures = [key.sign(DOMAIN_ENTRY, data) for data in datas]
         else:  # shared among the workers, like the checks
+            seed = key.seed
             size = -(-len(datas) // self._pool.workers)
             futures = [
                 self._pool.sign(seed, DOMAIN_ENTRY, datas[i : i + size])

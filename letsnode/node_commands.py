@@ -13,6 +13,7 @@ from letsnode.control import Command
 from letsnode.core.entries import Admit, Limits, SignedOrder, Status
 from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
 from letsnode.core.names import check_slug
+from letsnode.federation.clearing import RoundReport
 from letsnode.federation.service import Federation
 from letsnode.federation.transfers import Outcome
 from letsnode.net.peerid import community_id_from_peer_id, peer_id_from_community_id
@@ -40,6 +41,19 @@ def outcome_json(o: Outcome) -> dict[str, Any]:
         "amount_minor": o.amount,
         "delivered_minor": o.delivered,
         "route": [x.hex() for x in o.route],
+    }
+
+
+def report_json(r: RoundReport) -> dict[str, Any]:
+    return {
+        "round": r.nonce.hex(),
+        "round_id": r.round_id.hex() if r.round_id else None,
+        "state": r.state,
+        "cleared_minor": r.cleared,
+        "communities": r.communities,
+        "participants": [x.hex() for x in r.participants],
+        "reason": r.reason,
+        "unreachable": [x.hex() for x in r.unreachable],
     }
 
 
@@ -169,6 +183,12 @@ def control_commands(node: Node) -> dict[str, Command]:
     async def line_proposals(args: dict[str, Any]) -> Any:
         return [proposal_json(p) for p in fed().store.proposals()]
 
+    async def clearing_run(args: dict[str, Any]) -> Any:
+        timeout = float(args.get("timeout", 10.0))
+        if not 1.0 <= timeout <= 300.0:
+            raise InvalidInput(f"the round timeout is from 1 to 300 seconds, not {timeout}")
+        return report_json(await fed().clearing.run_round(timeout))
+
     async def peers(args: dict[str, Any]) -> Any:
         table = fed().routes.adverts
         out = []
@@ -200,4 +220,5 @@ def control_commands(node: Node) -> dict[str, Command]:
         "line_lower": line_lower,
         "line_proposals": line_proposals,
         "peers": peers,
+        "clearing_run": clearing_run,
     }

@@ -11,10 +11,16 @@ acknowledged payment is on disk) under out/bench/ (git-ignored). In the same run
 
 ratio = saturated payments/s / bare single-core verifications/s (goal ≥ 0.6). Each payment
 needs one member-signature check before the writer and one node signature in the writer.
-The HTTP figure is not measured yet (the API does not exist): it prints as null. The last
-line is one JSON object with every figure.
+
+Then the same durable payments through the HTTP API: a real node (``run_node``) in its own
+process, ``--http-payers`` members signed in with their session cookies posting their
+signed orders to ``POST /api/payments`` one after another, all concurrently (payments/s,
+p50/p99 latency, CPU per payment of the node and of the client). The machinery is shared
+with ``scripts/bench_http_pay.py`` (``scripts/http_pay_bench.py``). The last line is one
+JSON object with every figure.
 
     scripts/bench_ingest.py [--accounts M] [--light N] [--saturated N] [--submitters C]
+        [--http-orders N (0: skip)] [--http-payers P] [--http-wallets W]
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import trio  # noqa: E402
+from http_pay_bench import CLIENTS, measure_http  # noqa: E402
 from nacl.bindings import crypto_sign_open  # noqa: E402
 
 from letsnode.community import Community  # noqa: E402
@@ -171,11 +178,6 @@ def own_cpu_seconds(pool: VerifyPool) -> float:
     return total
 
 
-def measure_http() -> float | None:
-    """Durable payments/s through the HTTP API: not measured until the API exists."""
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -185,6 +187,23 @@ def main() -> None:
     parser.add_argument("--saturated", type=int, default=30_000, help="payments under load")
     parser.add_argument("--submitters", type=int, default=1000, help="concurrent submitters")
     parser.add_argument("--pools", default="process,thread,inline")
+    parser.add_argument(
+        "--http-orders", type=int, default=4000, help="payments through the API (0: skip)"
+    )
+    parser.add_argument("--http-payers", type=int, default=16, help="concurrent API payers")
+    parser.add_argument(
+        "--http-wallets",
+        type=int,
+        default=0,
+        help="payers that also hold their wallet's live updates open (GET /api/events)",
+    )
+    parser.add_argument(
+        "--http-pool",
+        choices=["inline", "thread", "process"],
+        default="inline",
+        help="the node's verify pool (inline: what `letsnode run` uses)",
+    )
+    parser.add_argument("--http-client", choices=CLIENTS, default="raw")
     args = parser.parse_args()
     rng = random.Random(7)
     cores = available_cores()
@@ -240,8 +259,18 @@ def main() -> None:
         print(
             f"ratio = saturated {headline['payments_per_second']:,.0f} / {bare:,.0f} = {ratio:.3f}"
         )
-        http = measure_http()
-        print("HTTP payments/s: not measured (the HTTP API does not exist yet)")
+        http: dict[str, Any] | None = None
+        if args.http_orders > 0:
+            measured = measure_http(
+                args.http_orders,
+                args.http_payers,
+                args.http_pool,
+                args.http_client,
+                args.http_wallets,
+            )
+            for line in measured.lines():
+                print(line)
+            http = measured.summary()
         print(
             json.dumps(
                 {
@@ -251,7 +280,10 @@ def main() -> None:
                     "saturated_payments_per_second": headline["payments_per_second"],
                     "bare_single_core_verify_per_second": round(bare),
                     "ratio": round(ratio, 3),
-                    "http_payments_per_second": http,
+                    "http_payments_per_second": http and http["http_payments_per_second"],
+                    "http_p50_ms": http and http["p50_ms"],
+                    "http_p99_ms": http and http["p99_ms"],
+                    "http": http,
                 }
             )
         )

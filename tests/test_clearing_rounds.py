@@ -72,7 +72,7 @@ async def test_a_round_clears_the_cycle_and_leaves_every_net_position(tmp_path, 
         assert (report.state, report.cleared, report.communities) == ("committed", 16_000, 4)
         assert set(report.participants) == {n[x].id for x in RING}
         with trio.fail_after(10):  # the commit reaches the others right after the decision
-            while any(not x.community.ledger.finished & {report.round_id} for x in n.values()):
+            while not all(x.federation.clearing.applied(report.round_id) for x in n.values()):
                 await trio.sleep(0.1)
         after = mirrors(n)
         for (x, y), amount in DEBTS.items():
@@ -134,14 +134,14 @@ async def test_a_participant_cut_off_after_voting_applies_the_round_once_healed(
         report = await n["a"].federation.clearing.run_round()
         assert report.state == "committed"
         await trio.sleep(3)
-        assert report.round_id not in n["b"].community.ledger.finished
+        assert not b.applied(report.round_id)
         # In doubt, b holds its lines still: no new transfer over them.
         with pytest.raises(LetsError) as err:
             await n["b"].federation.transfers.pay(*n["b"].order("m-b", n["c"].id, "m-c", 100))
         assert err.value.code == "clearing_in_progress"
         network.heal_all()
         with trio.fail_after(30):
-            while report.round_id not in n["b"].community.ledger.finished:
+            while not b.applied(report.round_id):
                 await trio.sleep(0.2)
         assert net_positions(n) == nets
         check_consistent(n)
@@ -198,3 +198,28 @@ async def test_a_coordinator_stopped_mid_round_aborts_it_after_restart(tmp_path,
             assert report.state == "committed"
             check_consistent(n)
             nursery.cancel_scope.cancel()
+
+
+async def test_a_participant_silent_after_its_statement_aborts_the_round(tmp_path, autojump_clock):
+    async with federation(tmp_path, RING) as (network, n):
+        await ring(n)
+        balances = mirrors(n)
+        counts = {x: node.community.store.entry_count() for x, node in n.items()}
+        coordinator = n["a"].federation.clearing
+        collect = coordinator._collect
+
+        async def collect_then_lose_c(*args):
+            found = await collect(*args)
+            for x in "abd":  # c stated its lines, and then nobody hears from it
+                network.partition(n[x].id, n["c"].id)
+            return found
+
+        coordinator._collect = collect_then_lose_c
+        report = await coordinator.run_round(timeout_s=6)
+        assert report.state == "aborted" and " c " in f" {report.reason} ", report.reason
+        network.heal_all()
+        await trio.sleep(5)
+        assert mirrors(n) == balances
+        assert {x: node.community.store.entry_count() for x, node in n.items()} == counts
+        assert not any(node.federation.clearing._reserved for node in n.values())
+        check_consistent(n)

@@ -244,3 +244,50 @@ def test_two_members_join_pay_and_see_it_live(community, browser) -> None:  # ty
     finally:
         amina_ctx.close()
         bruno_ctx.close()
+
+
+def test_steward_runs_a_clearing_round_and_sees_it(community, browser) -> None:  # type: ignore[no-untyped-def]
+    url, steward_invite = community
+    expect.set_options(timeout=15_000)
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        join(page, url, "amina", steward_invite)
+        expect(page.get_by_role("heading", name="Hello, amina")).to_be_visible()
+        nav(page, "Clearing").click()
+        expect(page.get_by_role("heading", name="Clearing between communities")).to_be_visible()
+        expect(page.get_by_text("No rounds yet.")).to_be_visible()
+
+        # The policy switch: refusing shows a warning, and it is remembered.
+        policy = page.get_by_role(
+            "switch", name="Sign clearing rounds proposed by other communities"
+        )
+        expect(policy).to_be_checked()
+        policy.uncheck()
+        expect(page.locator(".warning")).to_have_text(
+            "This community refuses every clearing round."
+        )
+        page.reload()
+        expect(policy).not_to_be_checked()
+        policy.check()
+        expect(policy).to_be_checked()
+
+        # A round with no partner has nothing to clear; it is listed with its chart.
+        page.get_by_role("button", name="Run a round now").click()
+        expect(
+            page.get_by_text(
+                "Nothing to clear: there is no circle of debt between the communities."
+            )
+        ).to_be_visible()
+        row = page.get_by_role("row").filter(has_text="nothing to clear")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("0.00 HOUR")
+        chart = page.get_by_role("img", name=re.compile(r"^Chart: how much of each credit line"))
+        expect(chart).to_be_visible()
+        expect(chart).to_have_js_property("naturalWidth", 800)  # the PNG loaded (CSP img-src)
+        shot(page, "12-clearing")
+        assert errors == []
+    finally:
+        context.close()

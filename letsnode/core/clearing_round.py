@@ -154,8 +154,8 @@ class Statement:
         check_slug(self.short, "short name")
         if not 1 <= len(self.unit) <= 16:
             raise InvalidInput("a unit is 1 to 16 characters")
-        if not 0 <= self.scale <= 6:
-            raise InvalidInput("a scale is from 0 to 6")
+        if not 0 <= self.scale <= 8:
+            raise InvalidInput("a scale is from 0 to 8")
         check_int64(self.timestamp_ms, "timestamp")
         if len(self.lines) > MAX_STATEMENT_LINES:
             raise InvalidInput(f"a statement lists at most {MAX_STATEMENT_LINES} lines")
@@ -380,6 +380,15 @@ class Proposal:
 def round_id(proposal_data: bytes) -> bytes:
     """A round's id: the first 16 bytes of BLAKE2b-256 of the proposal's bytes."""
     return blake2b256(proposal_data)[:ROUND_ID_BYTES]
+
+
+ROUND_KEY_PREFIX = b"round/"
+
+
+def round_key(rid: bytes) -> bytes:
+    """How an applied round is kept in a ledger's ``finished`` set: ``b"round/" || id``,
+    22 bytes, so it can never be taken for a (16-byte) transfer id, nor one for it."""
+    return ROUND_KEY_PREFIX + rid
 
 
 def propose(

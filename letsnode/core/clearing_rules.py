@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from letsnode.core.clearing_round import Proposal, round_id, vote_is_valid
+from letsnode.core.clearing_round import Proposal, round_id, round_key, vote_is_valid
 from letsnode.core.errors import BadSignature, LedgerRefusal
 from letsnode.core.federation_bodies import Clear
 
@@ -29,7 +29,7 @@ def plan(ledger: Ledger, proposal: Proposal, proposal_data: bytes) -> list[tuple
     mine = proposal.items_of(me)
     if not mine:
         raise refusal("not_in_round", "this community takes no part in the clearing round")
-    if round_id(proposal_data) in ledger.finished:
+    if round_key(round_id(proposal_data)) in ledger.finished:
         raise refusal("duplicate_round", "this clearing round was already applied")
     changes: list[tuple[Account, int]] = []
     for item in mine:
@@ -91,4 +91,4 @@ def apply_clear(ledger: Ledger, ts: int, body: Clear) -> None:
     changes = plan(ledger, body.proposal, body.proposal_data)
     for account, delta in changes:
         account.balance += delta
-    ledger.finished.add(body.round_id)
+    ledger.finished.add(round_key(body.round_id))

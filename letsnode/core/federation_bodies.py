@@ -1,4 +1,5 @@
-"""Log entry bodies for credit lines and conditional transfers (protocol/SPEC.md §7).
+"""Log entry bodies for credit lines, conditional transfers (protocol/SPEC.md §6) and
+clearing rounds (§8).
 
     ["line", terms, sig_a|nil, sig_b|nil]            a line agreement or a change of it
     ["hold", transfer_id, role, debit, credit, amount, condition, expiry_ms,

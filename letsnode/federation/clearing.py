@@ -31,6 +31,7 @@ from letsnode.core.clearing_round import (
     check_snapshot,
     propose,
     round_id,
+    round_key,
     sign_vote,
     vote_is_valid,
 )
@@ -121,6 +122,10 @@ class ClearingDesk:
 
     def now(self) -> int:
         return self.port.clock()
+
+    def applied(self, rid: bytes) -> bool:
+        """True once our log has the clear entry of round ``rid``."""
+        return round_key(rid) in self.port.ledger.finished
 
     # -- reservations ------------------------------------------------------------------
 
@@ -242,19 +247,21 @@ class ClearingDesk:
         missing: list[bytes] = []
 
         async def ask(peer: bytes) -> None:
-            try:
-                await self.transfers.reach(peer)
-                raw = await self.transport.request(
-                    peer, wire.CLEARING_PROTOCOL, wire.encode("statement", nonce), timeout
-                )
-                _, f = wire.decode(raw, {"statement": 2}, MAX_MESSAGE_BYTES)
-                signed = SignedStatement.from_wire(f)
-                if signed.statement.community_id != peer or signed.statement.nonce != nonce:
-                    raise InvalidInput("the statement is for another community or round")
-                statements.append(signed)
-            except LetsError as err:
-                log.info("no clearing statement from %s: %s", peer.hex()[:12], err)
-                missing.append(peer)
+            with trio.move_on_after(timeout):
+                try:
+                    await self.transfers.reach(peer)
+                    raw = await self.transport.request(
+                        peer, wire.CLEARING_PROTOCOL, wire.encode("statement", nonce), timeout
+                    )
+                    _, f = wire.decode(raw, {"statement": 2}, MAX_MESSAGE_BYTES)
+                    signed = SignedStatement.from_wire(f)
+                    if signed.statement.community_id != peer or signed.statement.nonce != nonce:
+                        raise InvalidInput("the statement is for another community or round")
+                    statements.append(signed)
+                    return
+                except LetsError as err:
+                    log.info("no clearing statement from %s: %s", peer.hex()[:12], err)
+            missing.append(peer)
 
         async with trio.open_nursery() as nursery:
             for peer in others:
@@ -428,7 +435,7 @@ class ClearingDesk:
 
     async def _apply(self, nonce: bytes, data: bytes, votes: dict[bytes, bytes]) -> None:
         clear = Clear.of(data, votes)
-        if clear.round_id not in self.port.ledger.finished:
+        if not self.applied(clear.round_id):
             await self.port.submit(clear)
         self._unreserve(nonce)
         self.on_change()
@@ -499,7 +506,7 @@ class ClearingDesk:
                     wire.encode("abort", row.nonce),
                 )
         for row in self.store.in_state("committed", "coordinator"):
-            if row.round_id is not None and row.round_id not in self.port.ledger.finished:
+            if row.round_id is not None and not self.applied(row.round_id):
                 assert row.proposal is not None and row.votes is not None
                 if self.me in Proposal.decode(row.proposal).participants:
                     await self._apply(row.nonce, row.proposal, unpack_votes(row.votes))

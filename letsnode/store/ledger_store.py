@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
+from letsnode.core.clearing_round import round_key
 from letsnode.core.entries import Admit, Entry, Genesis, Limits, Payment, Status
 from letsnode.core.federation_bodies import Clear, Hold, LineAgreement, Release, Reveal, Settle
 from letsnode.core.federation_rules import HoldState, LineState
@@ -79,12 +80,11 @@ class LedgerStore:
         return [HoldState(*row[:7], revealed=bool(row[7])) for row in rows]
 
     def finished_transfers(self) -> list[bytes]:
-        """Ids of finished transfers and of applied clearing rounds (one namespace)."""
-        rows = self.conn.execute(
-            "SELECT DISTINCT transfer_id FROM holds WHERE state != 'pending' "
-            "UNION SELECT round_id FROM cleared_rounds"
-        )
-        return [row[0] for row in rows]
+        """The ledger's ``finished`` set: ids of ended transfers, and the keys of applied
+        clearing rounds (``round_key``)."""
+        rows = self.conn.execute("SELECT DISTINCT transfer_id FROM holds WHERE state != 'pending'")
+        rounds = self.conn.execute("SELECT round_id FROM cleared_rounds")
+        return [row[0] for row in rows] + [round_key(row[0]) for row in rounds]
 
     def cleared_rounds(self) -> list[tuple[bytes, int]]:
         """``(round_id, seq)`` of every clearing round this ledger applied, oldest first."""

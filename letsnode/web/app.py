@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from letsnode.core.errors import LetsError
 from letsnode.node import Node
-from letsnode.web import admin, auth, directory, transfers, wallet
+from letsnode.web import admin, auth, clearing_admin, directory, transfers, wallet
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LOCALES
 from letsnode.web.openapi import openapi_document
@@ -48,6 +48,7 @@ def create_app(
         *transfers.routes,
         *directory.routes,
         *admin.routes,
+        *clearing_admin.routes,
         Route("/api/openapi.json", openapi, methods=["GET"]),
         Mount("/locales", app=StaticFiles(directory=LOCALES)),
     ]

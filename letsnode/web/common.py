@@ -126,5 +126,18 @@ def hex_field(body: dict[str, Any], name: str, length: int | None = None) -> byt
     return data
 
 
+class _JSONResponse(JSONResponse):
+    """Starlette's JSONResponse, rendered by one encoder made once (``json.dumps`` with
+    these options builds a new encoder on every call): the same bytes."""
+
+    def render(self, content: Any) -> bytes:
+        return _encode(content).encode("utf-8")
+
+
+_encode = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+).encode
+
+
 def ok(value: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(value, status_code=status)
+    return _JSONResponse(value, status_code=status)

@@ -161,6 +161,37 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         obj([], uses=INT, hours={"type": "number"}),
     ),
     ("/api/admin/audit", "get"): ("Audit the whole ledger now.", "steward", None),
+    ("/api/admin/clearing", "get"): (
+        "Clearing rounds between communities: the policy (accept or refuse: whether this"
+        " community signs rounds), federation (whether this node can run one) and the 50"
+        " newest rounds it ran or joined: round (nonce), round_id, role, state, coordinator,"
+        " cleared (the round's total set-off, proposed if it did not commit) and"
+        " cleared_minor, cleared_here (our own debt cleared), communities (statements in"
+        " the snapshot), lines (cleared by the proposal), reason, started, decided.",
+        "steward",
+        None,
+    ),
+    ("/api/admin/clearing/{round}/plot.png", "get"): (
+        "A PNG chart of each line's utilisation before and after the round (round = its"
+        " nonce, 32 hex digits); not_found (404) for an unknown round.",
+        "steward",
+        None,
+    ),
+    ("/api/admin/clearing/policy", "post"): (
+        "Set whether this community signs clearing rounds; invalid_policy (422) for any"
+        " other value.",
+        "steward",
+        obj(["policy"], policy={"enum": ["accept", "refuse"]}),
+    ),
+    ("/api/admin/clearing/run", "post"): (
+        "Coordinate one clearing round now with every community this node knows; waits"
+        " for the outcome (seconds): round, round_id, state (committed, aborted or empty),"
+        " cleared and cleared_minor, communities, participants, unreachable, reason."
+        " no_federation (503) when the node runs without libp2p, clearing_busy (409) while"
+        " another round started here is running.",
+        "steward",
+        None,
+    ),
     ("/api/openapi.json", "get"): ("This document.", "none", None),
 }
 

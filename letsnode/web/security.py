@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +44,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+_API_HEADERS = [*SECURITY_HEADERS, (b"cache-control", b"no-store")]
+_PAGE_HEADERS = [*SECURITY_HEADERS, (b"cache-control", b"no-cache")]
+_ADDED_NAMES = frozenset(name for name, _ in _API_HEADERS)
+_CSRF_NAME = CSRF_HEADER.encode()
+
+
+@functools.lru_cache(maxsize=64)
+def _origin_netloc(origin: str) -> str:
+    return urlsplit(origin).netloc
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -52,24 +64,19 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        path: str = scope["path"]
+        extra = _API_HEADERS if scope["path"].startswith("/api/") else _PAGE_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = list(SECURITY_HEADERS)
-                if path.startswith("/api/"):
-                    extra.append((b"cache-control", b"no-store"))
+                headers = message.get("headers", [])
+                present = {k.lower() for k, _ in headers}
+                if present.isdisjoint(_ADDED_NAMES):
+                    message["headers"] = [*headers, *extra]
                 else:
-                    extra.append((b"cache-control", b"no-cache"))
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *[(k, v) for k, v in extra if k not in present],
-                ]
+                    message["headers"] = [*headers, *[(k, v) for k, v in extra if k not in present]]
             await send(message)
 
-        refusal = self.refuse(scope["method"], headers)
+        refusal = self.refuse(scope["method"], scope["headers"])
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
             return
@@ -91,20 +98,30 @@ class SecurityMiddleware:
             response = problem(413, "payload_too_large", f"bodies are limited to {self.max_body}")
             await response(scope, receive, send_with_headers)
 
-    def refuse(self, method: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
-        length = headers.get("content-length")
+    def refuse(self, method: str, headers: Iterable[tuple[bytes, bytes]]):  # type: ignore[no-untyped-def]
+        """A problem response for a request that may not go further, else None. Reads only
+        the headers it needs (the last of each name counts, as in a dict of them)."""
+        length = csrf = origin = host = None
+        for raw_name, value in headers:
+            name = raw_name.lower()
+            if name == b"content-length":
+                length = value
+            elif name == _CSRF_NAME:
+                csrf = value
+            elif name == b"origin":
+                origin = value
+            elif name == b"host":
+                host = value
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return problem(413, "payload_too_large", f"bodies are limited to {self.max_body} bytes")
         if method in SAFE_METHODS:
             return None
-        if headers.get(CSRF_HEADER) != "1":
+        if csrf != b"1":
             return problem(403, "csrf", "state-changing requests need the X-Letsnode: 1 header")
-        origin = headers.get("origin")
-        if origin is not None and origin != "null":
-            if urlsplit(origin).netloc != headers.get("host", ""):
+        if origin is not None:
+            text = origin.decode("latin-1")
+            if text == "null" or _origin_netloc(text) != (host or b"").decode("latin-1"):
                 return problem(403, "csrf", "cross-origin requests are not accepted")
-        elif origin == "null":
-            return problem(403, "csrf", "cross-origin requests are not accepted")
         return None
 
 

@@ -41,6 +41,7 @@ from letsnode.web.common import (
 from letsnode.web.i18n import LANGUAGES
 
 KEEPALIVE_SECONDS = 15
+EVENT_BURST = 64  # events sent in one chunk of a live-update stream, at most
 HISTORY_MAX = 1000
 
 
@@ -256,17 +257,30 @@ class EventStream:
     async def _pump(self, rx: trio.MemoryReceiveChannel[dict[str, Any]], send: Send) -> None:
         await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
         while True:
+            first: dict[str, Any] | None = None
             with trio.move_on_after(KEEPALIVE_SECONDS):
-                event = await rx.receive()
-                if self.wants(event):
-                    chunk = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-                    await send(
-                        {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
-                    )
+                first = await rx.receive()
+            if first is None:
+                await send(
+                    {"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True}
+                )
                 continue
-            await send(
-                {"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True}
+            # Entries are committed in groups, so their events come in bursts: take what is
+            # already queued too and send it as one chunk (one wake-up and one write for the
+            # burst, not one per event).
+            events = [first]
+            with contextlib.suppress(trio.WouldBlock):
+                while len(events) < EVENT_BURST:
+                    events.append(rx.receive_nowait())
+            chunk = "".join(
+                f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+                for event in events
+                if self.wants(event)
             )
+            if chunk:
+                await send(
+                    {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
+                )
 
 
 async def events(request: Request) -> Response:

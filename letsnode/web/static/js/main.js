@@ -7,6 +7,7 @@ import { currentLanguage, LANGUAGES, pickLanguage, setLanguage, t } from "./i18n
 import { cryptoAvailable, loadIdentity } from "./keys.js";
 import { signIn } from "./session.js";
 import * as admin from "./views/admin.js";
+import * as clearing from "./views/clearing.js";
 import * as history from "./views/history.js";
 import * as home from "./views/home.js";
 import * as join from "./views/join.js";
@@ -14,8 +15,9 @@ import * as offers from "./views/offers.js";
 import * as pay from "./views/pay.js";
 import * as request from "./views/request.js";
 
-const VIEWS = { home, pay, request, history, offers, admin, join };
+const VIEWS = { home, pay, request, history, offers, admin, clearing, join };
 const NAV = ["home", "pay", "request", "history", "offers"];
+const STEWARD_NAV = ["admin", "clearing"];
 const main = document.getElementById("main");
 const toastBox = document.getElementById("toast");
 let status = "anonymous"; // anonymous | pending | member
@@ -42,7 +44,7 @@ function parseHash() {
 function renderHeader() {
   const header = clear(document.getElementById("top"));
   const brand = h("p", { class: "brand", text: app.community ? app.community.name : t("app.title") });
-  const names = status === "member" ? [...NAV, ...(app.me && app.me.steward ? ["admin"] : [])] : [];
+  const names = status === "member" ? [...NAV, ...(app.me && app.me.steward ? STEWARD_NAV : [])] : [];
   const current = parseHash().name;
   const nav = h(
     "nav",
@@ -93,7 +95,7 @@ async function route() {
   const { name, params } = parseHash();
   let view = VIEWS[name] ? name : "home";
   if (status !== "member") view = "join";
-  if (view === "admin" && !(app.me && app.me.steward)) view = "home";
+  if (STEWARD_NAV.includes(view) && !(app.me && app.me.steward)) view = "home";
   renderHeader();
   const ctx = { go, toast, status, becameMember, markPending };
   const content = await VIEWS[view].render(params, ctx);
