@@ -32,6 +32,7 @@ from letsnode.core.clearing_round import (
     SignedStatement,
     Statement,
     check_snapshot,
+    ledger_statement,
     line_debts,
     propose,
     round_id,
@@ -47,7 +48,6 @@ from letsnode.core.errors import BadSignature, DecodeError, InvalidInput, Ledger
 from letsnode.core.federation_bodies import Clear, LineAgreement, Release
 from letsnode.core.ledger import Ledger
 from letsnode.core.lines import LineTerms, SignedLine
-from letsnode.core.vectors import ledger_statement
 from tests.federation_helpers import KEYS, MEMBERS, Net, hold_in, hold_out, ring, transfer
 
 NONCE = bytes([7]) * 16

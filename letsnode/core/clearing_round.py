@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from letsnode.core import codec
 from letsnode.core.amounts import check_int64
@@ -46,6 +46,9 @@ from letsnode.core.crypto import (
 )
 from letsnode.core.errors import BadSignature, DecodeError, InvalidInput
 from letsnode.core.names import check_slug
+
+if TYPE_CHECKING:
+    from letsnode.core.ledger import Ledger
 
 STATEMENT_TYPE = "letsnode/clearing-statement"
 PROPOSAL_TYPE = "letsnode/clearing-proposal"
@@ -228,6 +231,34 @@ class SignedStatement:
         return cls.verify(
             expect_bytes(f[0], "statement"), expect_bytes(f[1], "signature", SIGNATURE_BYTES)
         )
+
+
+def ledger_statement(
+    ledger: Ledger, key: SigningKey, nonce: bytes, timestamp_ms: int
+) -> SignedStatement:
+    """The statement a node makes of its own ledger for round ``nonce`` (SPEC §8.1).
+
+    It lists the mirror accounts of its at-par lines that carry a settled balance (not
+    closed), with the line's limits for this side and rate 1/1; of more than
+    ``MAX_STATEMENT_LINES``, the largest by absolute balance (then by line id); sorted by
+    line id.
+    """
+    me = key.public
+    genesis = ledger.community
+    views = []
+    for line in ledger.lines.values():
+        account = ledger.accounts[line.handle]
+        terms = line.terms
+        if account.balance == 0 or terms.rate_num != terms.rate_den or account.status == "closed":
+            continue
+        floor, ceiling = terms.limits(me)
+        views.append(LineView(terms.line_id, line.partner, account.balance, floor, ceiling, 1, 1))
+    views.sort(key=lambda v: (-abs(v.balance), v.line_id))
+    chosen = tuple(sorted(views[:MAX_STATEMENT_LINES], key=lambda v: v.line_id))
+    statement = Statement(
+        nonce, me, genesis.short, genesis.unit, genesis.scale, timestamp_ms, chosen
+    )
+    return statement.sign(key)
 
 
 def check_snapshot(snapshot: Sequence[SignedStatement], nonce: bytes) -> None:

@@ -14,7 +14,6 @@ from letsnode.core.amounts import format_amount, parse_decimal
 from letsnode.core.clearing_round import (
     DOMAIN_STATEMENT,
     DOMAIN_VOTE,
-    MAX_STATEMENT_LINES,
     PROPOSAL_TYPE,
     STATEMENT_TYPE,
     ClearingItem,
@@ -22,6 +21,7 @@ from letsnode.core.clearing_round import (
     Proposal,
     SignedStatement,
     Statement,
+    ledger_statement,
     line_debts,
     propose,
     round_id,
@@ -319,34 +319,6 @@ def _line_id(k: int) -> bytes:
 
 def clearing_keys() -> dict[str, SigningKey]:
     return {name: SigningKey(seed) for name, seed in CLEARING_SEEDS.items()}
-
-
-def ledger_statement(
-    ledger: Ledger, key: SigningKey, nonce: bytes, timestamp_ms: int
-) -> SignedStatement:
-    """The statement a node makes of its own ledger for round ``nonce`` (SPEC §8.1).
-
-    It lists the mirror accounts of its at-par lines that carry a settled balance (not
-    closed), with the line's limits for this side and rate 1/1; of more than
-    ``MAX_STATEMENT_LINES``, the largest by absolute balance (then by line id); sorted by
-    line id.
-    """
-    me = key.public
-    genesis = ledger.community
-    views = []
-    for line in ledger.lines.values():
-        account = ledger.accounts[line.handle]
-        terms = line.terms
-        if account.balance == 0 or terms.rate_num != terms.rate_den or account.status == "closed":
-            continue
-        floor, ceiling = terms.limits(me)
-        views.append(LineView(terms.line_id, line.partner, account.balance, floor, ceiling, 1, 1))
-    views.sort(key=lambda v: (-abs(v.balance), v.line_id))
-    chosen = tuple(sorted(views[:MAX_STATEMENT_LINES], key=lambda v: v.line_id))
-    statement = Statement(
-        nonce, me, genesis.short, genesis.unit, genesis.scale, timestamp_ms, chosen
-    )
-    return statement.sign(key)
 
 
 def _clearing_line(k: int, a: str, b: str) -> LineTerms:

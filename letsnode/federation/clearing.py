@@ -22,13 +22,11 @@ import trio
 from letsnode.core import codec
 from letsnode.core.clearing_round import (
     MAX_ROUND_COMMUNITIES,
-    MAX_STATEMENT_LINES,
     NONCE_BYTES,
-    LineView,
     Proposal,
     SignedStatement,
-    Statement,
     check_snapshot,
+    ledger_statement,
     propose,
     round_id,
     round_key,
@@ -147,20 +145,7 @@ class ClearingDesk:
 
     def statement(self, nonce: bytes) -> SignedStatement:
         """Our at-par lines that carry a balance (the largest, if there are many)."""
-        ledger = self.port.ledger
-        g = ledger.community
-        views = []
-        for line in ledger.lines.values():
-            account = ledger.accounts[line.handle]
-            t = line.terms
-            if account.balance == 0 or t.rate_num != t.rate_den or account.status == "closed":
-                continue
-            floor, ceiling = t.limits(self.me)
-            views.append(LineView(t.line_id, line.partner, account.balance, floor, ceiling, 1, 1))
-        views.sort(key=lambda v: (-abs(v.balance), v.line_id))
-        chosen = tuple(sorted(views[:MAX_STATEMENT_LINES], key=lambda v: v.line_id))
-        statement = Statement(nonce, self.me, g.short, g.unit, g.scale, self.now(), chosen)
-        return statement.sign(self.port.key)
+        return ledger_statement(self.port.ledger, self.port.key, nonce, self.now())
 
     # -- coordinating a round ------------------------------------------------------------
 
