@@ -223,3 +223,27 @@ async def test_a_participant_silent_after_its_statement_aborts_the_round(tmp_pat
         assert {x: node.community.store.entry_count() for x, node in n.items()} == counts
         assert not any(node.federation.clearing._reserved for node in n.values())
         check_consistent(n)
+
+
+async def test_an_operator_cannot_change_a_line_held_for_a_round(tmp_path, autojump_clock):
+    async with federation(tmp_path, RING) as (network, n):
+        await ring(n)
+        coordinator = n["a"].federation.clearing
+        tell_commit = coordinator._tell_commit
+
+        async def lose_touch_then_tell(*args):
+            network.partition(n["a"].id, n["b"].id)
+            await tell_commit(*args)
+
+        coordinator._tell_commit = lose_touch_then_tell
+        report = await coordinator.run_round()
+        assert report.state == "committed"
+        with pytest.raises(LetsError) as err:  # b is in doubt: its lines are held
+            await n["b"].federation.lines.lower(n["c"].id, 1_000)
+        assert err.value.code == "clearing_in_progress"
+        network.heal_all()
+        with trio.fail_after(30):
+            while not n["b"].federation.clearing.applied(report.round_id):
+                await trio.sleep(0.2)
+        await n["b"].federation.lines.lower(n["c"].id, 15_000)
+        check_consistent(n)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
@@ -47,6 +48,8 @@ class LineDesk:
         self.transport = transport
         self.store = store
         self.timeout = timeout
+        # Set by the clearing desk: line accounts held still for a clearing round.
+        self.reserved: Callable[[str], bool] = lambda handle: False
 
     @property
     def me(self) -> bytes:
@@ -142,6 +145,7 @@ class LineDesk:
         if proposal.state != "pending":
             raise InvalidInput(f"line proposal {pid} is already {proposal.state}")
         terms = LineTerms.decode(proposal.terms)
+        self._not_in_round(terms.line_id)
         sig = terms.sign(self.port.key)
         await self.port.submit(LineAgreement(self._signed(terms, sig, proposal.sig_theirs)))
         done = replace(proposal, sig_mine=sig, state="unsent")
@@ -175,6 +179,7 @@ class LineDesk:
         line = next((x for x in self.port.ledger.lines.values() if x.partner == peer), None)
         if line is None:
             raise InvalidInput("there is no line with that community")
+        self._not_in_round(line.terms.line_id)
         t = line.terms
         if t.a_id == self.me:
             new = LineTerms(
@@ -215,6 +220,14 @@ class LineDesk:
                 peer, wire.LINE_PROTOCOL, wire.encode("lower", new.encode(), sig), self.timeout
             )
         return new
+
+    def _not_in_round(self, line_id: bytes) -> None:
+        line = self.port.ledger.lines.get(line_id)
+        if line is not None and self.reserved(line.handle):
+            raise LedgerRefusal(
+                f"{line.handle} is in a clearing round; try again in a moment",
+                code="clearing_in_progress",
+            )
 
     def _signed(self, terms: LineTerms, mine: bytes | None, theirs: bytes | None) -> SignedLine:
         data = terms.encode()

@@ -63,6 +63,7 @@ class Federation:
             self._communities,
             self._changed,
         )
+        self.lines.reserved = self.clearing.is_reserved
         self._dirty = trio.Event()
         self._advert_ts = 0
 
