@@ -18,7 +18,7 @@ from typing import Any
 
 from letsnode.core import codec
 from letsnode.core.amounts import format_amount
-from letsnode.core.clearing_round import LineView, Proposal, Statement, line_debts
+from letsnode.core.clearing_round import Proposal, Statement, line_debts, stated_lines
 from letsnode.core.codec import Wire
 from letsnode.core.errors import DecodeError
 from letsnode.store.clearing_store import RoundRow
@@ -82,18 +82,8 @@ def line_uses(row: RoundRow) -> list[LineUse]:
     proposed = {} if proposal is None else {x.line_id: x.amount for x in proposal.items}
     applied = row.state == "committed"
     agreed = {d.line_id: d for d in line_debts(statements)}
-    sides: dict[bytes, list[tuple[bytes, LineView]]] = {}
-    for statement in statements:
-        for view in statement.lines:
-            sides.setdefault(view.line_id, []).append((statement.community_id, view))
     out = []
-    for line_id in sorted(sides):
-        pair = sides[line_id]
-        if len(pair) != 2:
-            continue
-        (x, vx), (y, vy) = pair
-        if vx.partner != y or vy.partner != x:
-            continue
+    for line_id, (x, vx), (y, vy) in stated_lines(statements):
         debt = agreed.get(line_id)
         if debt is not None:
             debtor, creditor, before = debt.debtor, debt.creditor, debt.amount

@@ -311,23 +311,36 @@ class ClearingItem:
         )
 
 
+Side = tuple[bytes, LineView]  # a community id and its view of a line
+
+
+def stated_lines(statements: Iterable[Statement]) -> list[tuple[bytes, Side, Side]]:
+    """``(line_id, side x, side y)`` for every line both of whose parties stated it, each
+    naming the other as partner, sorted by line id."""
+    views: dict[bytes, list[Side]] = {}
+    for statement in statements:
+        for view in statement.lines:
+            views.setdefault(view.line_id, []).append((statement.community_id, view))
+    out = []
+    for line_id in sorted(views):
+        sides = views[line_id]
+        if len(sides) != 2:
+            continue
+        (x, vx), (y, vy) = sides
+        if vx.partner == y and vy.partner == x:
+            out.append((line_id, sides[0], sides[1]))
+    return out
+
+
 def line_debts(statements: Iterable[Statement]) -> list[ClearingItem]:
     """The debt on every at-par line whose two sides agree on it, sorted by line id.
 
     Both sides state their settled balance; while a transfer settles on one side before
     the other they differ, so the debt is the smaller of the two (``min(a, -b)``).
     """
-    views: dict[bytes, list[tuple[bytes, LineView]]] = {}
-    for statement in statements:
-        for view in statement.lines:
-            views.setdefault(view.line_id, []).append((statement.community_id, view))
     debts = []
-    for line_id in sorted(views):
-        sides = views[line_id]
-        if len(sides) != 2:
-            continue
-        (x, vx), (y, vy) = sides
-        if vx.partner != y or vy.partner != x or not (vx.at_par and vy.at_par):
+    for line_id, (x, vx), (y, vy) in stated_lines(statements):
+        if not (vx.at_par and vy.at_par):
             continue
         if vx.balance > 0 > vy.balance:
             debts.append(ClearingItem(line_id, x, y, min(vx.balance, -vy.balance)))
@@ -406,6 +419,22 @@ class Proposal:
                 tuple(ClearingItem.from_wire(v) for v in items[: MAX_PROPOSAL_ITEMS + 1]),
             )
         )
+
+
+def votes_from_wire(value: Wire) -> tuple[tuple[bytes, bytes], ...]:
+    """``[[community_id, vote_signature], ...]`` as pairs, in the order given."""
+    if not isinstance(value, list) or len(value) > MAX_ROUND_COMMUNITIES:
+        raise DecodeError(f"votes are an array of at most {MAX_ROUND_COMMUNITIES}")
+    pairs = []
+    for vote in value:
+        v = expect_list(vote, 2, "vote")
+        pairs.append(
+            (
+                expect_bytes(v[0], "voter", KEY_BYTES),
+                expect_bytes(v[1], "vote signature", SIGNATURE_BYTES),
+            )
+        )
+    return tuple(pairs)
 
 
 def round_id(proposal_data: bytes) -> bytes:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from letsnode.core.amounts import check_int64
-from letsnode.core.clearing_round import MAX_ROUND_COMMUNITIES, Proposal, round_id
+from letsnode.core.clearing_round import Proposal, round_id, votes_from_wire
 from letsnode.core.codec import (
     Wire,
     expect_bytes,
@@ -30,8 +30,8 @@ from letsnode.core.codec import (
     expect_list,
     expect_str,
 )
-from letsnode.core.crypto import KEY_BYTES, SIGNATURE_BYTES
-from letsnode.core.errors import DecodeError, InvalidInput
+from letsnode.core.crypto import SIGNATURE_BYTES
+from letsnode.core.errors import InvalidInput
 from letsnode.core.lines import SignedLine
 from letsnode.core.names import check_slug
 from letsnode.core.transfers import CONDITION_BYTES, check_transfer_id
@@ -271,17 +271,5 @@ class Clear:
     @classmethod
     def from_wire(cls, f: list[Wire]) -> Self:
         expect_list(f, 3, "clear body")
-        votes = f[2]
-        if not isinstance(votes, list) or len(votes) > MAX_ROUND_COMMUNITIES:
-            raise DecodeError(f"a clear entry has at most {MAX_ROUND_COMMUNITIES} votes")
-        pairs = []
-        for vote in votes:
-            v = expect_list(vote, 2, "vote")
-            pairs.append(
-                (
-                    expect_bytes(v[0], "voter", KEY_BYTES),
-                    expect_bytes(v[1], "vote signature", SIGNATURE_BYTES),
-                )
-            )
         data = expect_bytes(f[1], "proposal")
-        return cls(data, tuple(pairs), Proposal.decode(data))
+        return cls(data, votes_from_wire(f[2]), Proposal.decode(data))

@@ -32,6 +32,7 @@ from letsnode.core.clearing_round import (
     round_key,
     sign_vote,
     vote_is_valid,
+    votes_from_wire,
 )
 from letsnode.core.clearing_rules import check_current, plan
 from letsnode.core.codec import Wire
@@ -72,17 +73,7 @@ def pack_votes(votes: dict[bytes, bytes]) -> bytes:
 
 
 def unpack_votes(data: bytes) -> dict[bytes, bytes]:
-    return votes_from_wire(codec.unpack(data, MAX_MESSAGE_BYTES, "votes"))
-
-
-def votes_from_wire(value: Wire) -> dict[bytes, bytes]:
-    if not isinstance(value, list) or len(value) > MAX_ROUND_COMMUNITIES:
-        raise InvalidInput("votes are a short array")
-    out = {}
-    for pair in value:
-        f = codec.expect_list(pair, 2, "vote")
-        out[codec.expect_bytes(f[0], "voter", 32)] = codec.expect_bytes(f[1], "vote", 64)
-    return out
+    return dict(votes_from_wire(codec.unpack(data, MAX_MESSAGE_BYTES, "votes")))
 
 
 def unpack_snapshot(value: Wire) -> list[SignedStatement]:
@@ -111,7 +102,8 @@ class ClearingDesk:
         self._running: set[bytes] = set()
         self._reserved: dict[bytes, set[str]] = {}  # nonce -> line accounts held still
         for row in store.in_state("voted", "participant"):
-            self._reserve(row)
+            assert row.proposal is not None
+            self._reserve(row.nonce, Proposal.decode(row.proposal))
         transfers.reserved = self.is_reserved
 
     @property
@@ -130,11 +122,10 @@ class ClearingDesk:
     def is_reserved(self, handle: str) -> bool:
         return any(handle in handles for handles in self._reserved.values())
 
-    def _reserve(self, row: RoundRow) -> None:
-        assert row.proposal is not None
-        proposal = Proposal.decode(row.proposal)
+    def _reserve(self, nonce: bytes, proposal: Proposal) -> None:
+        """Hold our line accounts in ``proposal`` still (no new holds) until it is decided."""
         lines = self.port.ledger.lines
-        self._reserved[row.nonce] = {
+        self._reserved[nonce] = {
             lines[x.line_id].handle for x in proposal.items_of(self.me) if x.line_id in lines
         }
 
@@ -387,10 +378,7 @@ class ClearingDesk:
 
     async def _hold_still(self, nonce: bytes, proposal: Proposal) -> None:
         """Refuse new holds on our lines in the round, then let holds being logged land."""
-        lines = self.port.ledger.lines
-        self._reserved[nonce] = {
-            lines[x.line_id].handle for x in proposal.items_of(self.me) if x.line_id in lines
-        }
+        self._reserve(nonce, proposal)
         with trio.move_on_after(2.0):
             while self.transfers.holds_submitting:
                 await trio.sleep(0.005)
@@ -455,7 +443,7 @@ class ClearingDesk:
             sig = await self.vote(peer, snapshot, codec.expect_bytes(f[1], "proposal"))
             return wire.encode("vote", sig)
         if kind == "commit":
-            votes = votes_from_wire(f[1])
+            votes = dict(votes_from_wire(f[1]))
             await self._committed(peer, codec.expect_bytes(f[0], "proposal"), votes)
             return wire.encode("ok")
         nonce = codec.expect_bytes(f[0], "nonce", NONCE_BYTES)
@@ -513,7 +501,7 @@ class ClearingDesk:
         kind, f = wire.decode(raw, {"committed": 2, "aborted": 1, "pending": 0}, MAX_MESSAGE_BYTES)
         if kind == "committed":
             await self._committed(
-                row.coordinator, codec.expect_bytes(f[0], "proposal"), votes_from_wire(f[1])
+                row.coordinator, codec.expect_bytes(f[0], "proposal"), dict(votes_from_wire(f[1]))
             )
         elif kind == "aborted":
             self._abort_vote(row.nonce, codec.expect_str(f[0], "reason")[:500] or "aborted")

@@ -102,14 +102,14 @@ class ClearingStore:
     def find(self, prefix: str) -> RoundRow | None:
         """The round whose nonce or round id (hex) starts with ``prefix``; None if none or
         more than one."""
-        prefix = prefix.lower()
-        found = [
-            r
-            for r in self.rounds(limit=10_000)
-            if r.nonce.hex().startswith(prefix)
-            or (r.round_id is not None and r.round_id.hex().startswith(prefix))
-        ]
-        return found[0] if len(found) == 1 else None
+        if any(c not in "0123456789abcdefABCDEF" for c in prefix):
+            return None
+        pattern = prefix.upper() + "%"
+        rows = self.conn.execute(
+            "SELECT * FROM clearing_rounds WHERE hex(nonce) LIKE ? OR hex(round_id) LIKE ? LIMIT 2",
+            (pattern, pattern),
+        ).fetchall()
+        return RoundRow(*rows[0]) if len(rows) == 1 else None
 
     def rounds(self, limit: int = 100) -> list[RoundRow]:
         rows = self.conn.execute(

@@ -10,7 +10,6 @@ federation (``letsnode run`` with libp2p); without it the answer is ``no_federat
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -26,17 +25,9 @@ from letsnode.federation.clearing import RoundReport
 from letsnode.node import Node, NotFound
 from letsnode.store.clearing_store import POLICIES, RoundRow
 from letsnode.web.common import json_body, limits_of, node_of, ok, steward
-from letsnode.web.problems import problem, status_for
 
 ROUNDS_SHOWN = 50
 RUN_TIMEOUT_S = 10.0
-
-# Statuses of codes met only here; the rest follow letsnode/web/problems.py.
-STATUS_BY_CODE = {
-    "invalid_policy": 422,
-    "no_federation": 503,
-    "clearing_busy": 409,
-}
 
 
 class InvalidPolicy(LetsError):
@@ -45,22 +36,6 @@ class InvalidPolicy(LetsError):
 
 class NoFederation(LetsError):
     code = "no_federation"
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def problems(handler: Handler) -> Handler:
-    """Answer a LetsError as a problem, with this module's statuses."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except LetsError as err:
-            return problem(STATUS_BY_CODE.get(err.code, status_for(err)), err.code, err.message)
-
-    return wrapped
 
 
 def find_round(node: Node, text: str) -> RoundRow:
@@ -89,7 +64,6 @@ def report_json(report: RoundReport, scale: int) -> dict[str, Any]:
     }
 
 
-@problems
 async def overview(request: Request) -> Response:
     steward(request)
     node = node_of(request)
@@ -107,7 +81,6 @@ async def overview(request: Request) -> Response:
     )
 
 
-@problems
 async def plot(request: Request) -> Response:
     steward(request)
     node = node_of(request)
@@ -118,7 +91,6 @@ async def plot(request: Request) -> Response:
     return Response(png, media_type="image/png")
 
 
-@problems
 async def set_policy(request: Request) -> Response:
     steward(request)
     value = (await json_body(request)).get("policy")
@@ -129,7 +101,6 @@ async def set_policy(request: Request) -> Response:
     return ok({"policy": store.policy()})
 
 
-@problems
 async def run(request: Request) -> Response:
     p = steward(request)
     limits_of(request).check("writes_per_member", p.handle)

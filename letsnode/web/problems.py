@@ -34,6 +34,9 @@ STATUS_BY_CODE = {
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
+    "invalid_policy": 422,
+    "clearing_busy": 409,
+    "no_federation": 503,
 }
 
 
