@@ -25,6 +25,7 @@ from letsnode.core.entries import ACCOUNT_KINDS
 from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
 from letsnode.core.names import check_slug
 from letsnode.core.transfers import RemoteOrder
+from letsnode.http import HTTP_SERVERS, HttpServerKind, split_host_port
 from letsnode.keystore import write_new_key
 from letsnode.net.peerid import peer_id_from_community_id
 from letsnode.progress import counting_progress
@@ -534,12 +535,28 @@ cli_clearing.register(clearing, pass_ctx, user_errors)
 # -- the node: wallet and API (letsnode/node.py, letsnode/web/) ---------------------------
 
 
+def _host_port(value: str) -> str:
+    try:
+        split_host_port(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
 @main.command()
 @click.option(
     "--http",
     default="127.0.0.1:8080",
     show_default=True,
+    callback=lambda ctx, param, value: _host_port(value),
     help="Address the wallet and JSON API listen on (HOST:PORT; port 0 picks a free one).",
+)
+@click.option(
+    "--http-server",
+    type=click.Choice(HTTP_SERVERS),
+    default="letsnode",
+    show_default=True,
+    help="Who serves HTTP: the node's own HTTP/1.1 server, or Hypercorn.",
 )
 @click.option(
     "--listen",
@@ -567,6 +584,7 @@ cli_clearing.register(clearing, pass_ctx, user_errors)
 def run(
     obj: Context,
     http: str,
+    http_server: HttpServerKind,
     listen: tuple[str, ...],
     peers: tuple[str, ...],
     clearing_every: float | None,
@@ -598,6 +616,7 @@ def run(
                     peers=peers,
                     announce=announce,
                     federation_config=FederationConfig(clearing_every_s=clearing_every),
+                    http_server=http_server,
                 )
             )
             click.echo(f"wallet   {url}/  (API: {url}/api/openapi.json)")

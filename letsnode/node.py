@@ -32,6 +32,7 @@ from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, Lets
 from letsnode.core.federation_bodies import Hold, Release, Settle
 from letsnode.core.ledger import Account, Ledger
 from letsnode.core.names import check_slug
+from letsnode.http import HttpServerKind, split_host_port
 from letsnode.ingest import LedgerWriter, open_ledger_writer
 from letsnode.store.clearing_store import ClearingStore
 from letsnode.store.db import connect
@@ -396,16 +397,16 @@ async def run_node(
     peers: Sequence[str] = (),
     federation_config: FederationConfig | None = None,
     announce: Callable[[Node], None] | None = None,
+    http_server: HttpServerKind = "letsnode",
 ) -> None:
     """Open the community in ``data`` and run it until cancelled: the wallet and API on
     ``http``, the libp2p host on ``listen`` (dialling ``peers`` and remembered partners),
     the federation, and the control socket other ``letsnode`` commands use. Reports the
     base URL (``http://host:port``, the real port when 0 was asked) through ``task_status``
-    and calls ``announce(node)`` once everything listens."""
+    and calls ``announce(node)`` once everything listens. ``http_server`` picks who serves
+    HTTP: the node's own HTTP/1.1 server (``letsnode.http``, the default and the lighter)
+    or Hypercorn."""
     import gc
-
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
 
     from letsnode.control import hold_folder, serve_control
     from letsnode.federation.service import Federation
@@ -421,13 +422,7 @@ async def run_node(
         pool: VerifyPool | None = None
         fed_db = None
         try:
-            config = Config()
-            config.bind = [http]
-            config.accesslog = None
-            config.errorlog = None
-            config.include_server_header = False  # one header less to build on every response
-            config.graceful_timeout = 1
-            config.h2_max_inbound_frame_size = 16 * 1024
+            host, port = split_host_port(http)
             app = create_app(node, **(app_options or {}))
             pool = VerifyPool(verify_pool)
             fed_db = connect(data / DB_NAME)  # its own connection: see FederationStore
@@ -447,7 +442,7 @@ async def run_node(
                 node.federation = Federation(node, transport, fed_store, federation_config)
                 await nursery.start(node.federation.run)
                 await nursery.start(serve_control, data, control_commands(node))
-                urls: list[str] = await nursery.start(serve, app, config)
+                urls: list[str] = await nursery.start(serve_http, app, host, port, http_server)
                 # What is loaded by now (modules, the ledger's accounts, libp2p) lives as long
                 # as the node: the cyclic GC need not walk it again on every full collection
                 # (a pause of about 70 ms with a small ledger, longer with more accounts,
@@ -467,3 +462,31 @@ async def run_node(
                 fed_db.conn.close()
             node.close()
             gc.unfreeze()  # a process that goes on (tests) may collect this node's cycles
+
+
+async def serve_http(
+    app: Any,
+    host: str,
+    port: int,
+    kind: HttpServerKind,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` over HTTP on ``host``:``port`` with the server ``kind`` until
+    cancelled; reports the URLs it listens on."""
+    if kind == "letsnode":
+        from letsnode.http.server import serve
+
+        await serve(app, host, port, task_status=task_status)
+        return
+    from hypercorn.config import Config
+    from hypercorn.trio import serve as hypercorn_serve
+
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.include_server_header = False
+    config.graceful_timeout = 1
+    config.h2_max_inbound_frame_size = 16 * 1024
+    await hypercorn_serve(app, config, task_status=task_status)

@@ -1,11 +1,12 @@
 """Shared machinery of the HTTP payment benchmarks (``bench_http_pay.py``, ``bench_ingest.py``).
 
 ``measure_http`` makes a fresh community whose payers each hold a key, pre-signs their
-orders (each payer's nonces in order), starts a real node (``run_node``: Hypercorn +
-Starlette on trio) in its own process with the rate limits lifted, signs every payer in
-(challenge, signature, session cookie), and has the payers post their orders to
-``POST /api/payments`` concurrently, each one after another on its own keep-alive
-connection, the way the wallet does: session cookie, ``X-Letsnode: 1`` and ``Origin``.
+orders (each payer's nonces in order), starts a real node (``run_node``: Starlette on trio,
+served by the node's own HTTP/1.1 server or by Hypercorn) in its own process with the rate
+limits lifted, signs every payer in (challenge, signature, session cookie), and has the
+payers post their orders to ``POST /api/payments`` concurrently, each one after another on
+its own keep-alive connection, the way the wallet does: session cookie, ``X-Letsnode: 1``
+and ``Origin``.
 Every order is a real payment: its signature is checked and its 201 means it is durable.
 It returns payments/s, the latency of each request, and the CPU the node and the client
 used meanwhile (the client shares this machine's cores with the node). Optionally some
@@ -40,6 +41,7 @@ import trio
 from letsnode.community import Community
 from letsnode.core.crypto import SigningKey
 from letsnode.core.entries import Order, SignedOrder
+from letsnode.http import HttpServerKind
 from letsnode.node import DOMAIN_SESSION
 from letsnode.web.common import SESSION_COOKIE
 
@@ -59,7 +61,8 @@ async def main():
     async with trio.open_nursery() as n:
         url = await n.start(lambda task_status: run_node(
             Path(sys.argv[1]), "127.0.0.1:0", task_status=task_status,
-            app_options={"limits": limits}, verify_pool=sys.argv[2]))
+            app_options={"limits": limits}, verify_pool=sys.argv[2],
+            http_server=sys.argv[3]))
         print(url, flush=True)
 trio.run(main)
 """
@@ -139,10 +142,14 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def running_node(folder: Path, pool: str = "inline") -> Iterator[NodeProcess]:
+def running_node(
+    folder: Path, pool: str = "inline", http_server: HttpServerKind = "letsnode"
+) -> Iterator[NodeProcess]:
     """``run_node`` on ``folder`` in a child process, on a free port of 127.0.0.1."""
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(folder), pool], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SERVER, str(folder), pool, http_server],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None
@@ -393,6 +400,7 @@ class HttpResult:
     wallets: int
     pool: str
     client: str
+    server: HttpServerKind
     posted: Posted
     recorded: int
     node_cpu_seconds: float
@@ -414,6 +422,7 @@ class HttpResult:
             "open_wallets": self.wallets,
             "verify_pool": self.pool,
             "client": self.client,
+            "http_server": self.server,
             "recorded": self.recorded,
             "refused": self.posted.refused,
             "events_received": self.posted.events,
@@ -439,7 +448,7 @@ class HttpResult:
         return [
             f"HTTP payments/s  {s['http_payments_per_second']:,.0f}   (POST /api/payments, "
             f"{self.payers} payers × {per} orders{wallets}; node in its own process, "
-            f"{self.pool} verify pool; {self.client} client)",
+            f"{self.pool} verify pool; {self.server} HTTP server; {self.client} client)",
             f"latency          p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
             f"recorded         {self.recorded} (refused {s['refused']})"
             + (f", live updates received {s['events_received']}" if self.wallets else ""),
@@ -456,6 +465,7 @@ def measure_http(
     client: ClientKind = "raw",
     wallets: int = 0,
     keys: list[SigningKey] | None = None,
+    server: HttpServerKind = "letsnode",
 ) -> HttpResult:
     """Durable payments/s through POST /api/payments (see the module's docstring);
     ``wallets`` of the payers also hold their live updates open (GET /api/events)."""
@@ -467,7 +477,7 @@ def measure_http(
         c = make_ledger(folder, keys)
         signed = sign_orders(c.genesis.community_id, keys, per_payer)
         c.close()
-        with running_node(folder, pool) as node:
+        with running_node(folder, pool, server) as node:
             tokens = trio.run(sign_in_all, node.url, keys)
             busy, node_cpu, client_cpu = busy_seconds(), node.cpu_seconds(), time.process_time()
             posted = trio.run(post, node.url, signed, tokens, min(wallets, payers))
@@ -481,6 +491,7 @@ def measure_http(
         wallets=min(wallets, payers),
         pool=pool,
         client=client,
+        server=server,
         posted=posted,
         recorded=recorded,
         node_cpu_seconds=node_cpu,
