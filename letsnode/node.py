@@ -91,33 +91,54 @@ class Joined:
 
 class Broadcast:
     """Fan-out of events to subscribers; a subscriber too slow to keep up misses events
-    (it re-reads its state on the next one it gets) rather than slowing the writer."""
+    (it re-reads its state on the next one it gets) rather than slowing the writer.
+
+    A subscriber listens either to everything (stewards) or to the events that name one
+    account in their ``handles``: a payment wakes its payer's and payee's wallets and the
+    stewards', not every open wallet."""
 
     def __init__(self) -> None:
-        self._subscribers: set[trio.MemorySendChannel[dict[str, Any]]] = set()
+        self._everything: set[trio.MemorySendChannel[dict[str, Any]]] = set()
+        self._by_handle: dict[str, set[trio.MemorySendChannel[dict[str, Any]]]] = {}
 
     def publish(self, event: dict[str, Any]) -> None:
-        for channel in list(self._subscribers):
+        self._deliver(self._everything, event)
+        for handle in event.get("handles", ()):
+            channels = self._by_handle.get(handle)
+            if channels:
+                self._deliver(channels, event)
+
+    @staticmethod
+    def _deliver(
+        channels: set[trio.MemorySendChannel[dict[str, Any]]], event: dict[str, Any]
+    ) -> None:
+        for channel in list(channels):
             try:
                 channel.send_nowait(event)
             except trio.WouldBlock:
                 pass
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._subscribers.discard(channel)
+                channels.discard(channel)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[trio.MemoryReceiveChannel[dict[str, Any]]]:
+    async def subscribe(
+        self, handle: str | None = None
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[dict[str, Any]]]:
+        """Events naming ``handle``; with None, every event."""
         send, receive = trio.open_memory_channel[dict[str, Any]](EVENT_BUFFER)
-        self._subscribers.add(send)
+        channels = self._everything if handle is None else self._by_handle.setdefault(handle, set())
+        channels.add(send)
         try:
             yield receive
         finally:
-            self._subscribers.discard(send)
+            channels.discard(send)
+            if handle is not None and not channels and self._by_handle.get(handle) is channels:
+                del self._by_handle[handle]
             send.close()
             receive.close()
 
     def __len__(self) -> int:
-        return len(self._subscribers)
+        return len(self._everything) + sum(map(len, self._by_handle.values()))
 
 
 def entry_event(entry: Entry, legs: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -273,6 +273,28 @@ async def test_payment_events_reach_the_payee(node: Node) -> None:
     assert len(node.events) == 0
 
 
+async def test_live_updates_reach_only_the_accounts_they_name_and_stewards(node: Node) -> None:
+    for handle in ("carol", "dan", "erin"):
+        node.community.admit(handle)
+    async with (
+        node.events.subscribe("dan") as dan,
+        node.events.subscribe("erin") as erin,
+        node.events.subscribe() as steward,
+    ):
+        assert len(node.events) == 3
+        await node.pay(node.community.sign_order("carol", "dan", 100, "soup"))
+        with trio.fail_after(1):
+            assert (await dan.receive())["payer"] == "carol"
+            assert (await steward.receive())["payee"] == "dan"
+        with pytest.raises(trio.WouldBlock):
+            erin.receive_nowait()  # erin's wallet is not woken by others' payments
+        await node.pay(node.community.sign_order("dan", "erin", 50, "bread"))
+        with trio.fail_after(1):
+            assert (await erin.receive())["payer"] == "dan"
+            assert (await dan.receive())["payee"] == "erin"
+    assert len(node.events) == 0
+
+
 # -- history, payment requests, preferences ----------------------------------------------
 
 

@@ -241,7 +241,8 @@ class EventStream:
                 ],
             }
         )
-        async with self.events.subscribe() as rx, trio.open_nursery() as nursery:
+        listen_to = None if self.principal.steward else self.principal.handle
+        async with self.events.subscribe(listen_to) as rx, trio.open_nursery() as nursery:
 
             async def watch_disconnect() -> None:
                 message: Message = {"type": ""}
