@@ -7,7 +7,8 @@ acknowledged payment is on disk) under out/bench/ (git-ignored). In the same run
   * light load: one payment at a time (p50/p99 latency, payments/s);
   * saturating load: many concurrent submitters, for each kind of signature pool
     (process, thread, inline) - the headline is the default, ``process``;
-  * a bare single-core libsodium verify loop over the same orders' signatures.
+  * a bare single-core libsodium verify loop over the same orders' signatures, before and
+    after the loads (averaged).
 
 ratio = saturated payments/s / bare single-core verifications/s (goal ≥ 0.6). Each payment
 needs one member-signature check before the writer and one node signature in the writer.
@@ -226,6 +227,7 @@ def main() -> None:
             f"payments/s, p50 {light['p50_ms']:.2f} ms, p99 {light['p99_ms']:.2f} ms"
         )
         sample: list[SignedOrder] = []
+        bare_before = 0.0
         for kind in kinds:
             submitters = min(args.submitters, len(keys))
             payers = list(range(len(keys)))
@@ -235,7 +237,9 @@ def main() -> None:
                 )
                 for s in range(submitters)
             ]
-            sample = sample or [o for orders in per for o in orders][:20_000]
+            if not sample:
+                sample = [o for orders in per for o in orders][:20_000]
+                bare_before = bare_rate(sample, community)
             with VerifyPool(kind) as pool:  # type: ignore[arg-type]
                 pool.warm_up()
                 busy, own = busy_seconds(), own_cpu_seconds(pool)
@@ -252,8 +256,13 @@ def main() -> None:
                 f"CPU {r['own_cpu_us_per_payment']:.0f} µs/payment; other processes used "
                 f"{r['others_cores']:.2f} cores meanwhile"
             )
-        bare = bare_rate(sample, community)
-        print(f"bare libsodium verify loop, 1 core: {bare:,.0f} signatures/s")
+        bare_after = bare_rate(sample, community)
+        # Before and after the loads, averaged: this machine's speed drifts over minutes.
+        bare = (bare_before + bare_after) / 2
+        print(
+            f"bare libsodium verify loop, 1 core: {bare:,.0f} signatures/s "
+            f"(before {bare_before:,.0f}, after {bare_after:,.0f})"
+        )
         headline = results.get("process") or next(iter(results.values()))
         ratio = headline["payments_per_second"] / bare
         print(
@@ -279,6 +288,8 @@ def main() -> None:
                     "saturated": results,
                     "saturated_payments_per_second": headline["payments_per_second"],
                     "bare_single_core_verify_per_second": round(bare),
+                    "bare_before": round(bare_before),
+                    "bare_after": round(bare_after),
                     "ratio": round(ratio, 3),
                     "http_payments_per_second": http and http["http_payments_per_second"],
                     "http_p50_ms": http and http["p50_ms"],
