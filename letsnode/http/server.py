@@ -63,7 +63,7 @@ class ClientDisconnected(OSError):
     """The client went away: what ``send`` raises once it cannot deliver."""
 
 
-def _status_line(status: int) -> bytes:
+def _make_status_line(status: int) -> bytes:
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -71,7 +71,14 @@ def _status_line(status: int) -> bytes:
     return f"HTTP/1.1 {status} {phrase}\r\n".encode()
 
 
-_STATUS_LINES = {int(s): _status_line(int(s)) for s in HTTPStatus}
+_STATUS_LINES = {int(s): _make_status_line(int(s)) for s in HTTPStatus}
+
+
+def _status_line(status: int) -> bytes:
+    """``HTTP/1.1 <status> <phrase>\r\n``, made once for the statuses HTTP names."""
+    return _STATUS_LINES.get(status) or _make_status_line(status)
+
+
 _date: tuple[int, bytes] = (0, b"")
 
 
@@ -91,7 +98,7 @@ def refusal(status: int, reason: str) -> bytes:
     body = f"{reason}\n".encode()
     return b"".join(
         [
-            _STATUS_LINES.get(status) or _status_line(status),
+            _status_line(status),
             b"content-type: text/plain; charset=utf-8\r\n",
             b"content-length: %d\r\n" % len(body),
             b"x-content-type-options: nosniff\r\n",
@@ -114,6 +121,7 @@ class _Exchange:
         self.decoder = ChunkedDecoder() if head.chunked else None
         self.body_done = head.content_length == 0
         self.body_given = False  # the last http.request message has been returned
+        self.chunked_body_bytes = 0  # of a chunked request body, decoded so far
         self.continue_due = head.expect_continue and not self.body_done
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
@@ -176,8 +184,8 @@ class _Exchange:
             data = bytes(conn.buffer)
             conn.buffer.clear()
             body = decoder.feed(data)
-            conn.body_bytes += len(body)
-            if conn.body_bytes > conn.limits.max_body_bytes:
+            self.chunked_body_bytes += len(body)
+            if self.chunked_body_bytes > conn.limits.max_body_bytes:
                 raise BadRequest(413, "request body too large")
             if decoder.done:
                 conn.buffer += decoder.extra
@@ -223,7 +231,7 @@ class _Exchange:
             await self.conn.write(data)
 
     def _response_head(self, length: int | None) -> bytes:
-        parts = [_STATUS_LINES.get(self.status) or _status_line(self.status)]
+        parts = [_status_line(self.status)]
         has_length = False
         for name, value in self.headers:
             if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
@@ -271,7 +279,6 @@ class _Connection:
             self.client = None
         self.buffer = bytearray()
         self.disconnected = False
-        self.body_bytes = 0
 
     async def fill(self) -> bool:
         """Read more of the request into the buffer; False when the client has gone."""
@@ -369,10 +376,8 @@ class _Connection:
                 if head.content_length > self.limits.max_body_bytes:
                     raise BadRequest(413, "request body too large")
             except BadRequest as bad:
-                with trio.move_on_after(self.limits.io_timeout):
-                    await self.stream.send_all(refusal(bad.status, bad.reason))
+                await self._refuse(bad.status, bad.reason)
                 return
-            self.body_bytes = 0
             exchange = _Exchange(self, head)
             if not await self._run_app(exchange):
                 return
@@ -392,15 +397,19 @@ class _Connection:
                 "the application failed on %s %s", exchange.head.method, exchange.head.path
             )
             if not exchange.head_sent and not self.disconnected:
-                with trio.move_on_after(self.limits.io_timeout):
-                    await self.stream.send_all(refusal(500, "internal server error"))
+                await self._refuse(500, "internal server error")
             return False
         if not exchange.started and not self.disconnected:
             log.error("the application sent no response to %s", exchange.head.path)
-            with trio.move_on_after(self.limits.io_timeout):
-                await self.stream.send_all(refusal(500, "internal server error"))
+            await self._refuse(500, "internal server error")
             return False
         return True
+
+    async def _refuse(self, status: int, reason: str) -> None:
+        """Answer with ``refusal`` (the connection closes after it), if the client reads it
+        in time."""
+        with trio.move_on_after(self.limits.io_timeout):
+            await self.stream.send_all(refusal(status, reason))
 
     async def _drain(self, exchange: _Exchange) -> bool:
         """Read and drop the rest of a body the application did not read, when it is small
