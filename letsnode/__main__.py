@@ -1,5 +1,5 @@
 """``python -m letsnode`` runs the letsnode command."""
 
-from letsnode.cli import main
+from letsnode.cli.main import main
 
 main()

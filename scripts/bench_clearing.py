@@ -2,7 +2,7 @@
 """Benchmark the clearing engine on synthetic obligation graphs, against networkx.
 
 For each size (obligations) a fresh subprocess builds a seeded graph with heavy-tailed
-degrees, times ``letsnode.core.clearing.solve`` end to end (numbering, aggregation,
+degrees, times ``letsnode.core.clearing.engine.solve`` end to end (numbering, aggregation,
 SCC filter, OR-Tools min-cost flow, split back onto obligations) and records the peak
 resident memory of that process (``getrusage`` maxrss, taken before the baseline runs,
 so sizes never mix). Up to ``--networkx-max`` obligations the same process then runs
@@ -41,7 +41,7 @@ def synthetic_obligations(size: int, seed: int) -> list[Any]:
     """
     import numpy as np
 
-    from letsnode.core.clearing import Obligation
+    from letsnode.core.clearing.engine import Obligation
 
     rng = np.random.default_rng(seed)
     people = max(50, size // 10)
@@ -69,7 +69,7 @@ def networkx_baseline(obligations: list[Any]) -> tuple[float, int, int]:
     """(simplex seconds, cleared, arcs) of networkx on our SCC-filtered aggregated graph."""
     import networkx as nx
 
-    from letsnode.core.clearing import clearing_graph
+    from letsnode.core.clearing.engine import clearing_graph
 
     graph = clearing_graph(obligations)
     names = graph.participants
@@ -89,7 +89,7 @@ def networkx_baseline(obligations: list[Any]) -> tuple[float, int, int]:
 
 def worker(size: int, seed: int, with_networkx: bool) -> dict[str, Any]:
     """Measure one size in this (fresh) process."""
-    from letsnode.core.clearing import solve
+    from letsnode.core.clearing.engine import solve
 
     started = time.perf_counter()
     obligations = synthetic_obligations(size, seed)

@@ -24,14 +24,14 @@ import trio
 from rich.console import Console
 from rich.table import Table
 
-from letsnode.community import Community, now_ms
-from letsnode.core.transfers import RemoteOrder
+from letsnode.audit.pool import VerifyPool
+from letsnode.community.folder import Community, now_ms
+from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.federation.service import Federation, FederationConfig
-from letsnode.ingest import LedgerWriter, open_ledger_writer
 from letsnode.net.libp2p_transport import open_libp2p_transport
+from letsnode.node.ingest import LedgerWriter, open_ledger_writer
 from letsnode.store.db import connect
 from letsnode.store.federation_store import FederationStore
-from letsnode.verify_pool import VerifyPool
 
 NAMES = "abcd"
 console = Console(stderr=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: durable payments per second through ``letsnode.ingest.LedgerWriter``.
+"""Benchmark: durable payments per second through ``letsnode.node.ingest.LedgerWriter``.
 
 Core + store, no network: a fresh community (SQLite in WAL with synchronous=FULL, so every
 acknowledged payment is on disk) under out/bench/ (git-ignored). In the same run:
@@ -45,11 +45,11 @@ import trio  # noqa: E402
 from http_pay_bench import CLIENTS, measure_http  # noqa: E402
 from nacl.bindings import crypto_sign_open  # noqa: E402
 
-from letsnode.community import Community  # noqa: E402
+from letsnode.audit.pool import VerifyPool, available_cores  # noqa: E402
+from letsnode.community.folder import Community  # noqa: E402
 from letsnode.core.crypto import DOMAIN_ORDER, SigningKey  # noqa: E402
-from letsnode.core.entries import Admit, Order, SignedOrder  # noqa: E402
-from letsnode.ingest import open_ledger_writer  # noqa: E402
-from letsnode.verify_pool import VerifyPool, available_cores  # noqa: E402
+from letsnode.core.wire.entries import Admit, Order, SignedOrder  # noqa: E402
+from letsnode.node.ingest import open_ledger_writer  # noqa: E402
 
 FLOOR = -10_000_000
 

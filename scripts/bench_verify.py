@@ -6,7 +6,7 @@ accounts, some spending down to their floors; then, in the same run, measures
 
   (a) a bare single-core libsodium loop (crypto_sign_open, the call the engine makes) over
       a sample of the ledger's own signatures, before and after (b), and
-  (b) the audit of the folder through ``letsnode.auditing.audit_path`` (the code path of
+  (b) the audit of the folder through ``letsnode.audit.runner.audit_path`` (the code path of
       `letsnode audit`), in a subprocess so building the ledger does not count in its
       peak memory.
 
@@ -46,9 +46,10 @@ from rich.progress import (  # noqa: E402
     TimeElapsedColumn,
 )
 
-from letsnode.community import DB_NAME, Community  # noqa: E402
+from letsnode.audit.pool import available_cores  # noqa: E402
+from letsnode.community.folder import DB_NAME, Community  # noqa: E402
 from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, SigningKey  # noqa: E402
-from letsnode.core.entries import (  # noqa: E402
+from letsnode.core.wire.entries import (  # noqa: E402
     ENTRY_TYPE,
     ORDER_TYPE,
     Admit,
@@ -57,7 +58,6 @@ from letsnode.core.entries import (  # noqa: E402
     Payment,
     SignedOrder,
 )
-from letsnode.verify_pool import available_cores  # noqa: E402
 
 T0 = 1_700_000_000_000
 FLOOR = -50_000  # -500.00 at scale 2
@@ -285,8 +285,8 @@ def bare_all_cores(folder: Path, sample: int, cores: int, duration: float = 5.0)
 AUDIT_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from letsnode.auditing import audit_path
-from letsnode.verify_pool import VerifyPool
+from letsnode.audit.runner import audit_path
+from letsnode.audit.pool import VerifyPool
 kind, workers = sys.argv[2], int(sys.argv[3])
 started = time.perf_counter()
 with VerifyPool(kind, workers or None) as pool:

@@ -38,11 +38,11 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
-from letsnode.community import Community
+from letsnode.community.folder import Community
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Order, SignedOrder
+from letsnode.core.wire.entries import Order, SignedOrder
 from letsnode.http import HttpServerKind
-from letsnode.node import DOMAIN_SESSION
+from letsnode.node.facade import DOMAIN_SESSION
 from letsnode.web.common import SESSION_COOKIE
 
 ClientKind = Literal["raw", "httpx"]
@@ -51,7 +51,7 @@ CLIENTS: tuple[ClientKind, ...] = ("raw", "httpx")
 SERVER = """
 import sys, trio
 from pathlib import Path
-from letsnode.node import run_node
+from letsnode.node.facade import run_node
 from letsnode.web.common import Limits
 off = (1e9, 1e9)
 limits = Limits(

@@ -11,9 +11,12 @@ import json
 import sys
 from pathlib import Path
 
-from letsnode.core.vectors import all_vectors
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the builder lives with the vectors, in protocol/
 
-OUT = Path(__file__).resolve().parent.parent / "protocol" / "vectors"
+from protocol.vectors_builder import all_vectors  # noqa: E402
+
+OUT = ROOT / "protocol" / "vectors"
 
 
 def main() -> int:

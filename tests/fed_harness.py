@@ -9,9 +9,9 @@ from pathlib import Path
 
 import trio
 
-from letsnode.community import Community
-from letsnode.core.entries import Body, Entry
-from letsnode.core.transfers import RemoteOrder
+from letsnode.community.folder import Community
+from letsnode.core.wire.entries import Body, Entry
+from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.federation.transfers import Timing
 from letsnode.net.memory import MemoryNetwork, memory_addr
@@ -73,7 +73,7 @@ class FedNode:
         c = self.community
         nonce = c.account(payer).last_nonce + 1
         o = RemoteOrder(c.key.public, payer, payee_community, payee, amount, nonce, memo)
-        from letsnode.keystore import read_key
+        from letsnode.community.keystore import read_key
 
         return o.sign(read_key(c.member_key_path(payer)))
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Admit, Genesis
-from letsnode.core.federation_bodies import Hold, LineAgreement, Reveal, Settle
-from letsnode.core.ledger import Ledger
-from letsnode.core.lines import LineTerms, SignedLine
-from letsnode.core.transfers import (
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire.bodies import Hold, LineAgreement, Reveal, Settle
+from letsnode.core.wire.entries import Admit, Genesis
+from letsnode.core.wire.lines import LineTerms, SignedLine
+from letsnode.core.wire.transfers import (
     Decision,
     Invoice,
     Prepare,

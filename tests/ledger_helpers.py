@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Admit, Genesis, Order, Payment
-from letsnode.core.ledger import Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire.entries import Admit, Genesis, Order, Payment
 
 NODE = SigningKey(bytes([7]) * 32)
 CID = NODE.public

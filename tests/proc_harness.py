@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from letsnode.community import Community
-from letsnode.control import ControlClient
+from letsnode.community.folder import Community
 from letsnode.net.peerid import peer_id_from_community_id
+from letsnode.node.control import ControlClient
 
 
 def free_port() -> int:

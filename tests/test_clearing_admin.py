@@ -1,5 +1,5 @@
 """The stewards' Clearing page API (httpx ASGI under trio, real SQLite) and the round report
-behind it (letsnode/clearing_report.py), on rounds built from real signed statements: three
+behind it (letsnode/views/clearing_report.py), on rounds built from real signed statements: three
 communities that owe each other in a circle."""
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from letsnode.clearing_report import line_uses, plot_png, round_summary
-from letsnode.community import DB_NAME
-from letsnode.core import codec
-from letsnode.core.clearing_round import LineView, Statement, propose, round_id
+from letsnode.community.folder import DB_NAME
+from letsnode.core.clearing.rounds import LineView, Statement, propose, round_id
 from letsnode.core.crypto import SigningKey
+from letsnode.core.wire import codec
 from letsnode.federation.clearing import RoundReport
-from letsnode.node import Node
+from letsnode.node.facade import Node
 from letsnode.store.clearing_store import ClearingStore, RoundRow
 from letsnode.store.db import connect
+from letsnode.views.clearing_report import line_uses, plot_png, round_summary
 from letsnode.web.app import create_app
 from tests.web_helpers import Member, api_client, is_problem, join, make_community, sign_in
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from letsnode.core.amounts import INT64_MAX
-from letsnode.core.clearing import Obligation, _check_status, clearing_graph, solve
+from letsnode.core.clearing.engine import Obligation, _check_status, clearing_graph, solve
 from letsnode.core.errors import InvalidInput, LocalProtocolError
 
 NAMES = ["ann", "bob", "cat", "dan", "eve", "fay"]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from letsnode.auditing import audit_folder
-from letsnode.community import Community
-from letsnode.core.transfers import RemoteOrder
+from letsnode.audit.runner import audit_folder
+from letsnode.community.folder import Community
+from letsnode.core.wire.transfers import RemoteOrder
 from tests.proc_harness import NodeProcess, free_port
 
 RING = "abcd"

@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letsnode.core import codec
 from letsnode.core.amounts import INT64_MAX
-from letsnode.core.clearing import Obligation, solve
-from letsnode.core.clearing_round import (
+from letsnode.core.clearing.engine import Obligation, solve
+from letsnode.core.clearing.rounds import (
     DOMAIN_STATEMENT,
     MAX_PROPOSAL_BYTES,
     MAX_PROPOSAL_ITEMS,
@@ -41,13 +40,14 @@ from letsnode.core.clearing_round import (
     snapshot_digest,
     vote_is_valid,
 )
-from letsnode.core.clearing_rules import check_current, plan
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import ENTRY_TYPE, MAX_ENTRY_BYTES, Entry, Genesis
 from letsnode.core.errors import BadSignature, DecodeError, InvalidInput, LedgerRefusal
-from letsnode.core.federation_bodies import Clear, LineAgreement, Release
-from letsnode.core.ledger import Ledger
-from letsnode.core.lines import LineTerms, SignedLine
+from letsnode.core.rules.clearing import check_current, plan
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire import codec
+from letsnode.core.wire.bodies import Clear, LineAgreement, Release
+from letsnode.core.wire.entries import ENTRY_TYPE, MAX_ENTRY_BYTES, Entry, Genesis
+from letsnode.core.wire.lines import LineTerms, SignedLine
 from tests.federation_helpers import KEYS, MEMBERS, Net, hold_in, hold_out, ring, transfer
 
 NONCE = bytes([7]) * 16
@@ -248,7 +248,7 @@ def test_a_line_at_another_rate_is_not_cleared():
 
 
 def test_a_closed_mirror_account_is_not_cleared():
-    from letsnode.core.entries import Status
+    from letsnode.core.wire.entries import Status
 
     net = ring()
     net.append("a", Status("line-b", "closed"))  # balance 0: closing is allowed

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from letsnode import clearing_tool
-from letsnode.clearing_tool import clearing
+from letsnode.cli import clearing_solve as clearing_tool
+from letsnode.cli.clearing_solve import clearing
 
 CYCLE_CSV = "debtor,creditor,amount\nann,bob,10\nbob,cat,7\ncat,ann,5.5\nann,dan,1\n"
 

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from letsnode.core.codec import pack, unpack
 from letsnode.core.errors import DecodeError, LocalProtocolError
+from letsnode.core.wire.codec import pack, unpack
 
 wire = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text() | st.binary(),

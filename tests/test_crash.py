@@ -6,13 +6,13 @@ import subprocess
 import sys
 import textwrap
 
-from letsnode.auditing import audit_folder
-from letsnode.community import Community
+from letsnode.audit.runner import audit_folder
+from letsnode.community.folder import Community
 
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from letsnode.community import Community
+    from letsnode.community.folder import Community
     c = Community.create(Path(sys.argv[1]), name="Crash Bank", short="crash", unit="HOUR",
                          scale=2, floor=-10**9, ceiling=None)
     c.admit("maria")

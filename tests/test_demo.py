@@ -7,7 +7,7 @@ import sys
 
 def test_the_cli_demo_builds_a_community_that_passes_audit(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "letsnode.demo", "--data", str(tmp_path / "v")],
+        [sys.executable, "-m", "letsnode.demo.community", "--data", str(tmp_path / "v")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -19,7 +19,7 @@ def test_the_cli_demo_builds_a_community_that_passes_audit(tmp_path):
 
 def test_the_federation_demo_pays_across_three_node_processes():
     result = subprocess.run(
-        [sys.executable, "-m", "letsnode.demo_federation", "--http-port", "0", "--seconds", "0.5"],
+        [sys.executable, "-m", "letsnode.demo.federation", "--http-port", "0", "--seconds", "0.5"],
         capture_output=True,
         text=True,
         timeout=240,

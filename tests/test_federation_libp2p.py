@@ -5,7 +5,7 @@ from contextlib import AsyncExitStack
 import pytest
 import trio
 
-from letsnode.community import now_ms
+from letsnode.community.folder import now_ms
 from letsnode.core.errors import LedgerRefusal
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.net.libp2p_transport import open_libp2p_transport

@@ -95,7 +95,7 @@ async def test_a_cut_link_makes_the_payment_expire_and_releases_every_hold(
 async def test_a_prepare_from_a_peer_that_is_not_the_lines_partner_changes_nothing(
     tmp_path, autojump_clock
 ):
-    from letsnode.core.transfers import Prepare
+    from letsnode.core.wire.transfers import Prepare
     from letsnode.federation import wire
     from letsnode.net.transport import PeerError
 
@@ -117,7 +117,7 @@ async def test_a_prepare_from_a_peer_that_is_not_the_lines_partner_changes_nothi
 
 
 async def test_a_forged_prepare_signature_is_rejected(tmp_path, autojump_clock):
-    from letsnode.core.transfers import Prepare
+    from letsnode.core.wire.transfers import Prepare
     from letsnode.federation import wire
     from letsnode.net.transport import PeerError
 
@@ -138,7 +138,7 @@ async def test_a_forged_prepare_signature_is_rejected(tmp_path, autojump_clock):
 
 
 async def test_a_replayed_fulfilment_decision_changes_nothing(tmp_path, autojump_clock):
-    from letsnode.core.transfers import Decision
+    from letsnode.core.wire.transfers import Decision
     from letsnode.federation import wire
 
     async with federation(tmp_path, ["a", "b"]) as (_, n):
@@ -160,7 +160,7 @@ async def test_a_replayed_fulfilment_decision_changes_nothing(tmp_path, autojump
 
 
 async def test_a_forwarding_node_killed_mid_transfer_resumes_from_its_log(tmp_path, autojump_clock):
-    from letsnode.core.federation_bodies import Hold
+    from letsnode.core.wire.bodies import Hold
     from letsnode.federation.service import FederationConfig
     from letsnode.net.memory import MemoryNetwork, memory_addr
     from tests.fed_harness import Restartable, adverts_settled

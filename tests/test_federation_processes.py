@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from letsnode.auditing import audit_folder
-from letsnode.community import Community
-from letsnode.core.transfers import RemoteOrder
+from letsnode.audit.runner import audit_folder
+from letsnode.community.folder import Community
+from letsnode.core.wire.transfers import RemoteOrder
 from tests.proc_harness import NodeProcess, balance, free_port, pending_holds
 
 PAYERS = [f"p{i}" for i in range(6)]

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from letsnode.core.audit import audit_records
-from letsnode.core.lines import TRANSIT
+from letsnode.core.wire.lines import TRANSIT
 from letsnode.net.memory import MemoryNetwork
 from tests.fed_harness import adverts_settled, federation, open_line
 

@@ -3,9 +3,9 @@
 import pytest
 
 from letsnode.core.errors import BadSignature, LedgerRefusal
-from letsnode.core.federation_bodies import Hold, LineAgreement, Release, Reveal, Settle
-from letsnode.core.lines import LineTerms, SignedLine
-from letsnode.core.transfers import (
+from letsnode.core.wire.bodies import Hold, LineAgreement, Release, Reveal, Settle
+from letsnode.core.wire.lines import LineTerms, SignedLine
+from letsnode.core.wire.transfers import (
     Decision,
     Invoice,
     Prepare,
@@ -209,7 +209,7 @@ def test_a_downstream_reject_releases_the_upstream_leg():
 
 
 def test_members_cannot_pay_line_accounts_directly():
-    from letsnode.core.entries import Order, Payment
+    from letsnode.core.wire.entries import Order, Payment
 
     net = Net()
     o = Order(KEYS["a"].public, "maria", "line-b", 100, 1, "")

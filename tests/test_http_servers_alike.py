@@ -12,9 +12,9 @@ import httpx
 import trio
 
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Order
+from letsnode.core.wire.entries import Order
 from letsnode.http import HTTP_SERVERS, HttpServerKind, split_host_port
-from letsnode.node import Node, run_node
+from letsnode.node.facade import Node, run_node
 from letsnode.web.common import SESSION_COOKIE
 from tests.web_helpers import Member, join, make_community, sign_in
 

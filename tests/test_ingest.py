@@ -11,13 +11,13 @@ import pytest
 import trio
 import trio.testing
 
-from letsnode.auditing import audit_folder
-from letsnode.community import DB_NAME, Community
+from letsnode.audit.pool import VerifyPool
+from letsnode.audit.runner import audit_folder
+from letsnode.community.folder import DB_NAME, Community
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Admit, Entry, Genesis, Order, SignedOrder, Status
 from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
-from letsnode.ingest import LedgerWriter, WriteFailed, WriterClosed, open_ledger_writer
-from letsnode.verify_pool import VerifyPool
+from letsnode.core.wire.entries import Admit, Entry, Genesis, Order, SignedOrder, Status
+from letsnode.node.ingest import LedgerWriter, WriteFailed, WriterClosed, open_ledger_writer
 
 HANDLES = [f"member-{i}" for i in range(6)]
 

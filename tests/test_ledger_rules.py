@@ -5,8 +5,8 @@ import copy
 import pytest
 
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Admit, Entry, Genesis, Limits, Order, Payment, Status
 from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal
+from letsnode.core.wire.entries import Admit, Entry, Genesis, Limits, Order, Payment, Status
 from tests.ledger_helpers import CID, NODE, member_key, new_ledger, payment
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from letsnode.core.audit import audit_records
-from letsnode.core.entries import Limits, Order, Payment, Status
 from letsnode.core.errors import LetsError
+from letsnode.core.wire.entries import Limits, Order, Payment, Status
 from tests.ledger_helpers import CID, NODE, member_key, new_ledger
 
 HANDLES = ["ana", "ben", "cai", "dua"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from letsnode.community import Community
+from letsnode.community.folder import Community
 from letsnode.core.amounts import parse_amount
 from letsnode.core.errors import LedgerRefusal
 from letsnode.store.db import MIGRATIONS, connect

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letsnode.auditing import audit_file, audit_folder, export_log
-from letsnode.community import Community
+from letsnode.audit.runner import audit_file, audit_folder, export_log
+from letsnode.community.folder import Community
 from letsnode.core.audit import audit_records
-from letsnode.core.entries import Entry
 from letsnode.core.errors import LedgerRefusal
+from letsnode.core.wire.entries import Entry
 from tests.ledger_helpers import NODE, new_ledger, payment
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from letsnode.core.audit import audit_records
-from letsnode.core.clearing_round import round_key
+from letsnode.core.clearing.rounds import round_key
 from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, SigningKey, is_valid_signature
-from letsnode.core.entries import Entry
 from letsnode.core.errors import DecodeError
-from letsnode.core.logformat import LogReader
-from letsnode.core.vectors import all_vectors
+from letsnode.core.wire.entries import Entry
+from letsnode.core.wire.logformat import LogReader
+from protocol.vectors_builder import all_vectors
 
 VECTORS = Path(__file__).resolve().parent.parent / "protocol" / "vectors"
 
@@ -64,9 +64,9 @@ def test_reject_vectors_are_rejected(case):
 
 
 def test_federation_vectors_verify_with_their_signers_keys():
-    from letsnode.core.lines import DOMAIN_LINE
     from letsnode.core.routing import DOMAIN_ADVERT
-    from letsnode.core.transfers import (
+    from letsnode.core.wire.lines import DOMAIN_LINE
+    from letsnode.core.wire.transfers import (
         DOMAIN_DECISION,
         DOMAIN_INVOICE,
         DOMAIN_PREPARE,
@@ -100,7 +100,7 @@ def clearing_ids():
 
 
 def test_clearing_vector_keys_and_domains():
-    from letsnode.core.clearing_round import DOMAIN_STATEMENT, DOMAIN_VOTE
+    from letsnode.core.clearing.rounds import DOMAIN_STATEMENT, DOMAIN_VOTE
 
     v = load("clearing")
     for c in v["communities"]:
@@ -118,7 +118,7 @@ def test_clearing_statements_and_snapshot_digest_without_the_reference_code():
 
     import msgpack
 
-    from letsnode.core.clearing_round import DOMAIN_STATEMENT
+    from letsnode.core.clearing.rounds import DOMAIN_STATEMENT
 
     v, ids = load("clearing"), clearing_ids()
     pairs = []
@@ -141,7 +141,7 @@ def test_clearing_statements_and_snapshot_digest_without_the_reference_code():
 def test_clearing_proposal_follows_from_the_snapshot():
     import hashlib
 
-    from letsnode.core.clearing_round import (
+    from letsnode.core.clearing.rounds import (
         DOMAIN_VOTE,
         Proposal,
         SignedStatement,
@@ -188,8 +188,8 @@ def test_clearing_proposal_follows_from_the_snapshot():
 
 
 def test_clearing_log_ends_in_the_clear_entry_and_passes_audit():
-    from letsnode.core.federation_bodies import Clear
-    from letsnode.core.logformat import encode_record
+    from letsnode.core.wire.bodies import Clear
+    from letsnode.core.wire.logformat import encode_record
 
     v, ids = load("clearing"), clearing_ids()
     entries = v["log"]["entries"]
@@ -229,7 +229,7 @@ def test_clearing_log_ends_in_the_clear_entry_and_passes_audit():
 @pytest.mark.parametrize("case", load("clearing")["rule_rejects"], ids=lambda c: c["code"])
 def test_clearing_rule_rejects_are_refused_with_their_code(case):
     from letsnode.core.errors import LetsError
-    from letsnode.core.ledger import Ledger
+    from letsnode.core.rules.ledger import Ledger
 
     entries = load("clearing")["log"]["entries"][: case["after"]]
     ledger = Ledger()
@@ -251,7 +251,7 @@ def test_clearing_rule_rejects_are_refused_with_their_code(case):
     ids=lambda x: x if isinstance(x, str) else x["reason"],
 )
 def test_clearing_decode_rejects_are_rejected(kind, case):
-    from letsnode.core.clearing_round import Proposal, Statement
+    from letsnode.core.clearing.rounds import Proposal, Statement
 
     decode = Statement.decode if kind == "statement" else Proposal.decode
     with pytest.raises(DecodeError):

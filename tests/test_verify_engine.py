@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letsnode.auditing import audit_folder, audit_path, export_log
-from letsnode.community import DB_NAME, NODE_KEY, Community
-from letsnode.core import codec
+from letsnode.audit.pool import VerifyPool, audit_parallel
+from letsnode.audit.runner import audit_folder, audit_path, export_log
+from letsnode.community.folder import DB_NAME, NODE_KEY, Community
 from letsnode.core.audit import AuditResult, audit_records
 from letsnode.core.checkpoint import (
     DOMAIN_CHECKPOINT,
@@ -33,7 +33,12 @@ from letsnode.core.checkpoint import (
     state_digest,
 )
 from letsnode.core.crypto import DOMAIN_ENTRY, SigningKey
-from letsnode.core.entries import (
+from letsnode.core.errors import DecodeError, LedgerRefusal
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.verify import Replayer, bad_signatures
+from letsnode.core.wire import codec
+from letsnode.core.wire.bodies import Hold, Release
+from letsnode.core.wire.entries import (
     ENTRY_TYPE,
     Admit,
     Body,
@@ -44,15 +49,10 @@ from letsnode.core.entries import (
     Payment,
     Status,
 )
-from letsnode.core.errors import DecodeError, LedgerRefusal
-from letsnode.core.federation_bodies import Hold, Release
-from letsnode.core.ledger import Ledger
-from letsnode.core.transfers import RemoteOrder
-from letsnode.core.verify import Replayer, bad_signatures
+from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.store.checkpoints import latest_checkpoint, save_checkpoint
 from letsnode.store.db import connect
 from letsnode.store.ledger_store import LedgerStore
-from letsnode.verify_pool import VerifyPool, audit_parallel
 from tests.federation_helpers import KEYS, Net, member_key
 
 Record = tuple[bytes, bytes]

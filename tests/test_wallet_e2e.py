@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from letsnode.node import Node, run_node
+from letsnode.node.facade import Node, run_node
 from tests.web_helpers import make_community
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 import pytest
 import trio
 
-from letsnode.community import Community
+from letsnode.community.folder import Community
 from letsnode.core.errors import LetsError
 from letsnode.federation.service import FederationConfig
-from letsnode.node import Node, run_node
+from letsnode.node.facade import Node, run_node
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"

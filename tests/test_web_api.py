@@ -15,7 +15,7 @@ import pytest
 import trio
 from starlette.routing import Route
 
-from letsnode.node import DOMAIN_SESSION, Node
+from letsnode.node.facade import DOMAIN_SESSION, Node
 from letsnode.web.app import STATIC, create_app
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LANGUAGES, LOCALES
@@ -523,8 +523,8 @@ def test_wallet_has_no_inline_scripts_styles_or_inner_html() -> None:
 async def test_payments_go_through_the_ledger_writer_when_the_node_has_one(
     node: Node, alice, bob
 ) -> None:
-    from letsnode.ingest import open_ledger_writer
-    from letsnode.verify_pool import VerifyPool
+    from letsnode.audit.pool import VerifyPool
+    from letsnode.node.ingest import open_ledger_writer
 
     with VerifyPool("inline") as pool:
         async with open_ledger_writer(node.community, pool=pool) as writer:

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import trio
 
-from letsnode.community import DB_NAME, Community
-from letsnode.core.transfers import RemoteOrder
+from letsnode.community.folder import DB_NAME, Community
+from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.net.memory import MemoryNetwork
-from letsnode.node import Node
+from letsnode.node.facade import Node
 from letsnode.store.db import connect
 from letsnode.store.federation_store import FederationStore
 from letsnode.store.web_store import WebStore

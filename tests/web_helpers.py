@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from letsnode.community import Community
+from letsnode.community.folder import Community
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Order
-from letsnode.node import DOMAIN_JOIN, DOMAIN_SESSION, Node
+from letsnode.core.wire.entries import Order
+from letsnode.node.facade import DOMAIN_JOIN, DOMAIN_SESSION, Node
 
 BASE = "http://testserver"
 

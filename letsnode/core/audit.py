@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from letsnode.core.entries import Entry
 from letsnode.core.errors import LetsError
-from letsnode.core.ledger import Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire.entries import Entry
 
 
 @dataclass(frozen=True, slots=True)

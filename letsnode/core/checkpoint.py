@@ -29,12 +29,16 @@ from dataclasses import dataclass
 
 import msgpack
 
-from letsnode.core import codec
 from letsnode.core.amounts import check_int64
 from letsnode.core.audit import AuditFault
-from letsnode.core.codec import Wire, expect_bytes, expect_int, expect_list, expect_str
 from letsnode.core.crypto import HASH_BYTES, KEY_BYTES, SigningKey, is_valid_signature
-from letsnode.core.entries import (
+from letsnode.core.errors import DecodeError, InvalidInput, LetsError
+from letsnode.core.names import check_slug
+from letsnode.core.rules.federation import HoldState, LineState
+from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.wire import codec
+from letsnode.core.wire.codec import Wire, expect_bytes, expect_int, expect_list, expect_str
+from letsnode.core.wire.entries import (
     ACCOUNT_KINDS,
     GENESIS_PREV,
     PROTOCOL_VERSION,
@@ -43,11 +47,7 @@ from letsnode.core.entries import (
     Status,
     check_limits,
 )
-from letsnode.core.errors import DecodeError, InvalidInput, LetsError
-from letsnode.core.federation_rules import HoldState, LineState
-from letsnode.core.ledger import Account, Ledger
-from letsnode.core.lines import LineTerms
-from letsnode.core.names import check_slug
+from letsnode.core.wire.lines import LineTerms
 
 CHECKPOINT_TYPE = "letsnode/checkpoint"
 DOMAIN_CHECKPOINT = b"letsnode/checkpoint/v1\x00"

@@ -20,18 +20,18 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Self
 
-from letsnode.core import codec
-from letsnode.core.codec import (
+from letsnode.core.crypto import KEY_BYTES, SigningKey, is_valid_signature
+from letsnode.core.errors import BadSignature, DecodeError, InvalidInput, LedgerRefusal
+from letsnode.core.names import NAME_MAX, check_slug, check_text, check_unit
+from letsnode.core.wire import codec
+from letsnode.core.wire.codec import (
     expect_bytes,
     expect_int,
     expect_list,
     expect_str,
     validated,
 )
-from letsnode.core.crypto import KEY_BYTES, SigningKey, is_valid_signature
-from letsnode.core.errors import BadSignature, DecodeError, InvalidInput, LedgerRefusal
-from letsnode.core.lines import LINE_ID_BYTES, convert
-from letsnode.core.names import NAME_MAX, check_slug, check_text, check_unit
+from letsnode.core.wire.lines import LINE_ID_BYTES, convert
 
 ADVERT_TYPE = "letsnode/advert"
 DOMAIN_ADVERT = b"letsnode/advert/v1\x00"

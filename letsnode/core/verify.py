@@ -14,7 +14,7 @@ itself:
   Undo: the batch records the first-touch state of each account a payment, admit,
   limits or status entry changes; before the first entry of any other kind (credit
   lines, transfers) it copies the whole ledger state.
-* A pool runs ``bad_signatures`` on the jobs (``letsnode.verify_pool``), in parallel.
+* A pool runs ``bad_signatures`` on the jobs (``letsnode.audit.pool``), in parallel.
 * A batch whose jobs all verify and that is not flagged is committed (its undo log is
   dropped). Otherwise the speculative state is rolled back to the start of the first bad
   batch and ``continue_audit`` (the reference loop, unchanged) replays from there: the
@@ -46,7 +46,11 @@ from letsnode.core.crypto import (
     SIGNATURE_BYTES,
     SigningKey,
 )
-from letsnode.core.entries import (
+from letsnode.core.errors import LetsError
+from letsnode.core.names import MEMO_MAX, check_text
+from letsnode.core.rules.federation import is_system_account
+from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.wire.entries import (
     ENTRY_TYPE,
     MAX_ENTRY_BYTES,
     MAX_ORDER_BYTES,
@@ -58,10 +62,6 @@ from letsnode.core.entries import (
     Payment,
     Status,
 )
-from letsnode.core.errors import LetsError
-from letsnode.core.federation_rules import is_system_account
-from letsnode.core.ledger import Account, Ledger
-from letsnode.core.names import MEMO_MAX, check_text
 
 Record = tuple[bytes, bytes]
 # What a payment, admit, limits or status entry may change in one account.

@@ -19,8 +19,7 @@ from dataclasses import dataclass, replace
 
 import trio
 
-from letsnode.core import codec
-from letsnode.core.clearing_round import (
+from letsnode.core.clearing.rounds import (
     MAX_ROUND_COMMUNITIES,
     NONCE_BYTES,
     Proposal,
@@ -34,10 +33,11 @@ from letsnode.core.clearing_round import (
     vote_is_valid,
     votes_from_wire,
 )
-from letsnode.core.clearing_rules import check_current, plan
-from letsnode.core.codec import Wire
 from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
-from letsnode.core.federation_bodies import Clear
+from letsnode.core.rules.clearing import check_current, plan
+from letsnode.core.wire import codec
+from letsnode.core.wire.bodies import Clear
+from letsnode.core.wire.codec import Wire
 from letsnode.federation import wire
 from letsnode.federation.port import LedgerPort
 from letsnode.federation.transfers import TransferDesk

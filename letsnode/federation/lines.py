@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
-from letsnode.core.federation_bodies import LineAgreement
-from letsnode.core.lines import LINE_ID_BYTES, LineTerms, SignedLine, convert
+from letsnode.core.wire.bodies import LineAgreement
+from letsnode.core.wire.lines import LINE_ID_BYTES, LineTerms, SignedLine, convert
 from letsnode.federation import wire
 from letsnode.federation.port import LedgerPort
 from letsnode.net.transport import PeerTransport

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from letsnode.core.crypto import SigningKey
-from letsnode.core.entries import Body, Entry
-from letsnode.core.ledger import Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire.entries import Body, Entry
 from letsnode.store.ledger_store import LedgerStore
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import trio
 
-from letsnode.core import codec
 from letsnode.core.errors import LetsError
 from letsnode.core.routing import Advert, AdvertLine, RoutingTable
+from letsnode.core.wire import codec
 from letsnode.federation import wire
 from letsnode.federation.clearing import ClearingDesk
 from letsnode.federation.lines import LineDesk

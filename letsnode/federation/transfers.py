@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import trio
 
-from letsnode.core.codec import Wire
 from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError, RemoteProtocolError
-from letsnode.core.federation_bodies import Hold, Release, Reveal, Settle
-from letsnode.core.lines import TRANSIT
 from letsnode.core.routing import Hop, RoutingTable
-from letsnode.core.transfers import (
+from letsnode.core.wire.bodies import Hold, Release, Reveal, Settle
+from letsnode.core.wire.codec import Wire
+from letsnode.core.wire.lines import TRANSIT
+from letsnode.core.wire.transfers import (
     TRANSFER_ID_BYTES,
     Decision,
     Invoice,

@@ -6,9 +6,9 @@ shape and that the kind is one the protocol knows with the right number of field
 
 from __future__ import annotations
 
-from letsnode.core import codec
-from letsnode.core.codec import Wire
 from letsnode.core.errors import DecodeError
+from letsnode.core.wire import codec
+from letsnode.core.wire.codec import Wire
 
 LINE_PROTOCOL = "/letsnode/line/1"
 TRANSFER_PROTOCOL = "/letsnode/transfer/1"

@@ -14,12 +14,12 @@ from typing import Any
 
 import sqlite_utils
 
-from letsnode.core.clearing_round import round_key
-from letsnode.core.entries import Admit, Entry, Genesis, Limits, Payment, Status
-from letsnode.core.federation_bodies import Clear, Hold, LineAgreement, Release, Reveal, Settle
-from letsnode.core.federation_rules import HoldState, LineState
-from letsnode.core.ledger import Account, Ledger
-from letsnode.core.lines import TRANSIT, LineTerms
+from letsnode.core.clearing.rounds import round_key
+from letsnode.core.rules.federation import HoldState, LineState
+from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.wire.bodies import Clear, Hold, LineAgreement, Release, Reveal, Settle
+from letsnode.core.wire.entries import Admit, Entry, Genesis, Limits, Payment, Status
+from letsnode.core.wire.lines import TRANSIT, LineTerms
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from letsnode import views
-from letsnode.auditing import audit_path
+from letsnode.audit.report import audit_json
+from letsnode.audit.runner import audit_path
 from letsnode.core.amounts import parse_decimal
 from letsnode.core.errors import InvalidInput
-from letsnode.node import NotFound
+from letsnode.node.facade import NotFound
+from letsnode.views import shapes
 from letsnode.web.common import json_body, node_of, ok, steward, text_field
 from letsnode.web.wallet import account_view
 
@@ -35,7 +36,7 @@ async def join_requests(request: Request) -> Response:
                     "id": r.id,
                     "handle": r.handle,
                     "key": r.key.hex(),
-                    "time": views.iso_time(r.created_ms),
+                    "time": shapes.iso_time(r.created_ms),
                 }
                 for r in node_of(request).join_requests()
             ]
@@ -108,7 +109,7 @@ async def audit(request: Request) -> Response:
     # One core, in a thread: the node keeps answering members while it runs.
     check = functools.partial(audit_path, node_of(request).data, workers=0)
     report = await trio.to_thread.run_sync(check)
-    return ok(views.audit_json(report))
+    return ok(audit_json(report))
 
 
 routes = [

@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from letsnode.core.errors import LetsError
-from letsnode.node import Node
+from letsnode.node.facade import Node
 from letsnode.web import admin, auth, clearing_admin, directory, transfers, wallet
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LOCALES

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from letsnode.core.crypto import KEY_BYTES, SIGNATURE_BYTES
-from letsnode.node import DOMAIN_JOIN, DOMAIN_SESSION, SESSION_SECONDS, Principal
+from letsnode.node.facade import DOMAIN_JOIN, DOMAIN_SESSION, SESSION_SECONDS, Principal
 from letsnode.web.common import (
     SESSION_COOKIE,
     client_address,

@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from letsnode.clearing_report import plot_png, round_summary
 from letsnode.core.amounts import format_amount
-from letsnode.core.clearing_round import NONCE_BYTES
+from letsnode.core.clearing.rounds import NONCE_BYTES
 from letsnode.core.errors import LedgerRefusal, LetsError
 from letsnode.federation.clearing import RoundReport
-from letsnode.node import Node, NotFound
+from letsnode.node.facade import Node, NotFound
 from letsnode.store.clearing_store import POLICIES, RoundRow
+from letsnode.views.clearing_report import plot_png, round_summary
 from letsnode.web.common import json_body, limits_of, node_of, ok, steward
 
 ROUNDS_SHOWN = 50

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
-from letsnode.node import Forbidden, Node, Principal, Unauthenticated
+from letsnode.node.facade import Forbidden, Node, Principal, Unauthenticated
 from letsnode.web.security import RateLimiter
 
 SESSION_COOKIE = "letsnode_session"

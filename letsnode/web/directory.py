@@ -10,9 +10,9 @@ from starlette.routing import Route
 
 from letsnode.core.errors import InvalidInput
 from letsnode.core.names import check_text
-from letsnode.node import Forbidden, NotFound
+from letsnode.node.facade import Forbidden, NotFound
 from letsnode.store.web_store import Listing
-from letsnode.views import iso_time
+from letsnode.views.shapes import iso_time
 from letsnode.web.common import json_body, limits_of, member, node_of, ok, text_field
 
 KINDS = ("offer", "want")

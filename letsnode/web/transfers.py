@@ -27,17 +27,17 @@ from starlette.routing import Route
 
 from letsnode.core.amounts import format_amount
 from letsnode.core.crypto import SIGNATURE_BYTES
-from letsnode.core.entries import Entry
 from letsnode.core.errors import InvalidInput, LetsError
-from letsnode.core.federation_bodies import Hold, Release
 from letsnode.core.names import check_slug
-from letsnode.core.transfers import MAX_TRANSFER_MESSAGE, Prepare, Reject, RemoteOrder
+from letsnode.core.wire.bodies import Hold, Release
+from letsnode.core.wire.entries import Entry
+from letsnode.core.wire.transfers import MAX_TRANSFER_MESSAGE, Prepare, Reject, RemoteOrder
 from letsnode.federation.service import Federation
 from letsnode.federation.transfers import Outcome
 from letsnode.net.transport import PeerError, RemoteError
-from letsnode.node import Forbidden, Node
-from letsnode.node_commands import resolve_peer
-from letsnode.views import iso_time
+from letsnode.node.commands import resolve_peer
+from letsnode.node.facade import Forbidden, Node
+from letsnode.views.shapes import iso_time
 from letsnode.web.common import client_address, hex_field, json_body, limits_of, member, node_of, ok
 from letsnode.web.problems import problem, status_for
 

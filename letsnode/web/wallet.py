@@ -18,15 +18,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from letsnode import views
 from letsnode.core.amounts import format_amount, parse_amount
 from letsnode.core.crypto import SIGNATURE_BYTES
-from letsnode.core.entries import MAX_ORDER_BYTES, SignedOrder
 from letsnode.core.errors import InvalidInput
-from letsnode.core.ledger import Account
 from letsnode.core.names import MEMO_MAX, check_slug, check_text
-from letsnode.node import Broadcast, Node, Principal
+from letsnode.core.rules.ledger import Account
+from letsnode.core.wire.entries import MAX_ORDER_BYTES, SignedOrder
+from letsnode.node.facade import Broadcast, Node, Principal
 from letsnode.store.ledger_store import PaymentRow
+from letsnode.views import shapes
 from letsnode.web.common import (
     caller,
     client_address,
@@ -47,7 +47,7 @@ HISTORY_MAX = 1000
 
 def account_view(node: Node, a: Account) -> dict[str, Any]:
     scale = node.community.genesis.scale
-    value = views.account_json(a, scale)
+    value = shapes.account_json(a, scale)
     spend = a.balance - a.floor
     receive = None if a.ceiling is None else a.ceiling - a.balance
     value["available_to_spend"] = format_amount(spend, scale)
@@ -59,7 +59,7 @@ def account_view(node: Node, a: Account) -> dict[str, Any]:
 
 async def community(request: Request) -> Response:
     node = node_of(request)
-    value = views.community_json(node.community.genesis)
+    value = shapes.community_json(node.community.genesis)
     value["languages"] = list(LANGUAGES)
     return ok(value)
 
@@ -124,7 +124,7 @@ async def pay(request: Request) -> Response:
     row = PaymentRow(entry.seq, entry.timestamp_ms, o.payer, o.payee, o.amount, o.memo)
     return ok(
         {
-            "payment": views.payment_json(row, scale),
+            "payment": shapes.payment_json(row, scale),
             "payer": account_view(node, node.account(o.payer)),
         },
         201,
@@ -163,7 +163,7 @@ def filtered_history(request: Request) -> tuple[Principal, list[PaymentRow]]:
 async def history(request: Request) -> Response:
     _, rows = filtered_history(request)
     scale = node_of(request).community.genesis.scale
-    return ok({"payments": [views.payment_json(r, scale) for r in rows]})
+    return ok({"payments": [shapes.payment_json(r, scale) for r in rows]})
 
 
 def csv_cell(text: str) -> str:
@@ -182,7 +182,7 @@ async def history_csv(request: Request) -> Response:
         writer.writerow(
             [
                 r.seq,
-                views.iso_time(r.timestamp_ms),
+                shapes.iso_time(r.timestamp_ms),
                 r.payer,
                 r.payee,
                 amount,

@@ -69,7 +69,7 @@ export async function sign(identity, domain, message) {
   return toHex(new Uint8Array(signature));
 }
 
-// The order exactly as letsnode/core/entries.py encodes it (protocol/SPEC.md §4).
+// The order exactly as letsnode/core/wire/entries.py encodes it (protocol/SPEC.md §4).
 export function orderBytes({ communityId, payer, payee, amountMinor, nonce, memo }) {
   return encode([
     "letsnode/order",
@@ -83,7 +83,7 @@ export function orderBytes({ communityId, payer, payee, amountMinor, nonce, memo
   ]);
 }
 
-// A payment to a member of another community, exactly as letsnode/core/transfers.py
+// A payment to a member of another community, exactly as letsnode/core/wire/transfers.py
 // encodes a RemoteOrder (protocol/SPEC.md §6.2): both community ids are 32-byte bin fields.
 export function remoteOrderBytes({
   communityId,

@@ -1,6 +1,6 @@
 // Paying a member of another community (handle@community): the confirm step shows the
 // community, the payee, the amount and the memo; the browser builds the remote order
-// (letsnode/core/transfers.py), signs it here and sends it; the payment then travels along
+// (letsnode/core/wire/transfers.py), signs it here and sends it; the payment then travels along
 // the partner communities' credit lines, which takes a few seconds, and ends fulfilled,
 // rejected or expired. Only a fulfilled payment takes anything from the payer's account.
 

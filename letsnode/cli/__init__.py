@@ -1,0 +1,1 @@
+"""The ``letsnode`` command: a thin click layer over the library."""

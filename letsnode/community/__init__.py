@@ -1,0 +1,1 @@
+"""A community's data folder as a library: its layout, its keys and its single writer."""

@@ -1,0 +1,1 @@
+"""Wire formats: the canonical codec and every signed message and log body."""

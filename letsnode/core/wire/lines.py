@@ -1,0 +1,219 @@
+"""Credit lines between two communities: the agreement both nodes sign, and conversion.
+
+A line between communities A and B gives each a **mirror account** of the other: in A's
+ledger the account ``line-<B's short name>`` (kind ``line``, key = B's community id) stands
+for B as a member of A. When A's member pays B's member, A's mirror of B goes up (A owes B)
+and B's mirror of A goes down by the converted amount, so once transfers settle, A's
+mirror of B equals minus B's mirror of A (at rate 1/1; at another rate, each side in its
+own units).
+
+    terms = ["letsnode/line", 1, line_id, version, a_id, a_short, b_id, b_short,
+             rate_num, rate_den, a_floor, a_ceiling, b_floor, b_ceiling]
+
+``a_floor``/``a_ceiling`` are the limits of A's mirror of B in A's minor units (the ceiling
+is how much A may owe B; minus the floor is how much B may owe A); ``b_*`` likewise for B's
+mirror of A in B's units. One minor unit of A is worth ``rate_num / rate_den`` minor units
+of B; conversion rounds down (the receiving side credits the whole minor units that
+arrive, so no hop ever credits more than it was paid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from letsnode.core.amounts import check_int64
+from letsnode.core.crypto import KEY_BYTES, SigningKey, is_valid_signature
+from letsnode.core.errors import BadSignature, DecodeError, InvalidInput
+from letsnode.core.names import check_slug
+from letsnode.core.wire import codec
+from letsnode.core.wire.codec import (
+    expect_bytes,
+    expect_int,
+    expect_list,
+    expect_opt_int,
+    expect_str,
+    validated,
+)
+
+LINE_TYPE = "letsnode/line"
+DOMAIN_LINE = b"letsnode/line/v1\x00"
+LINE_ID_BYTES = 16
+MAX_LINE_BYTES = 512
+LINE_PREFIX = "line-"
+TRANSIT = "transit"
+
+
+def line_handle(partner_short: str) -> str:
+    """The handle of the mirror account of a partner community."""
+    return check_slug(LINE_PREFIX + partner_short, "line account")
+
+
+def convert(amount: int, num: int, den: int) -> int:
+    """``amount`` minor units times ``num/den``, rounded down."""
+    return amount * num // den
+
+
+@dataclass(frozen=True, slots=True)
+class LineTerms:
+    line_id: bytes
+    version: int
+    a_id: bytes
+    a_short: str
+    b_id: bytes
+    b_short: str
+    rate_num: int
+    rate_den: int
+    a_floor: int
+    a_ceiling: int | None
+    b_floor: int
+    b_ceiling: int | None
+
+    def __post_init__(self) -> None:
+        if len(self.line_id) != LINE_ID_BYTES:
+            raise InvalidInput(f"a line id is {LINE_ID_BYTES} bytes")
+        if self.version < 1:
+            raise InvalidInput("a line's version starts at 1")
+        for key in (self.a_id, self.b_id):
+            if len(key) != KEY_BYTES:
+                raise InvalidInput("a line joins two 32-byte community ids")
+        if self.a_id == self.b_id:
+            raise InvalidInput("a community cannot open a line with itself")
+        check_slug(self.a_short, "short name")
+        check_slug(self.b_short, "short name")
+        for value, what in ((self.rate_num, "rate numerator"), (self.rate_den, "rate denominator")):
+            check_int64(value, what)
+            if not 1 <= value <= 1_000_000:
+                raise InvalidInput(f"{what} must be from 1 to 1000000, got {value}")
+        for floor, ceiling, side in (
+            (self.a_floor, self.a_ceiling, "a"),
+            (self.b_floor, self.b_ceiling, "b"),
+        ):
+            check_int64(floor, f"{side} floor")
+            if floor > 0:
+                raise InvalidInput(f"the {side} side's floor must be zero or negative")
+            if ceiling is None:
+                raise InvalidInput("a line's limits are finite: give both ceilings")
+            check_int64(ceiling, f"{side} ceiling")
+            if ceiling < 0:
+                raise InvalidInput(f"the {side} side's ceiling must be zero or positive")
+
+    # -- views from one side ------------------------------------------------------------
+
+    def side(self, community_id: bytes) -> str:
+        if community_id == self.a_id:
+            return "a"
+        if community_id == self.b_id:
+            return "b"
+        raise InvalidInput("this line does not involve that community")
+
+    def partner(self, community_id: bytes) -> tuple[bytes, str]:
+        """The other community's id and short name, seen from ``community_id``."""
+        if self.side(community_id) == "a":
+            return self.b_id, self.b_short
+        return self.a_id, self.a_short
+
+    def limits(self, community_id: bytes) -> tuple[int, int]:
+        """Floor and ceiling of ``community_id``'s mirror account of its partner."""
+        if self.side(community_id) == "a":
+            return self.a_floor, self.a_ceiling or 0
+        return self.b_floor, self.b_ceiling or 0
+
+    def to_partner(self, community_id: bytes, amount: int) -> int:
+        """Convert an amount in ``community_id``'s units into its partner's units."""
+        if self.side(community_id) == "a":
+            return convert(amount, self.rate_num, self.rate_den)
+        return convert(amount, self.rate_den, self.rate_num)
+
+    # -- changes ------------------------------------------------------------------------
+
+    def lowered_only_by(self, signer: bytes, old: LineTerms) -> bool:
+        """True if this version differs from ``old`` only by ``signer`` extending less credit.
+
+        A extends credit to B through A's floor (how far B may go into debt with A) and,
+        mirrored, B's ceiling; lowering means raising that floor towards zero and lowering
+        that ceiling. Anyone may always reduce the credit they give (as in Trustlines).
+        """
+        if self.line_id != old.line_id or self.version != old.version + 1:
+            return False
+        if self.side(signer) == "a":
+            same = replace(self, version=old.version, a_floor=old.a_floor, b_ceiling=old.b_ceiling)
+            moved = self.a_floor >= old.a_floor and (self.b_ceiling or 0) <= (old.b_ceiling or 0)
+        else:
+            same = replace(self, version=old.version, b_floor=old.b_floor, a_ceiling=old.a_ceiling)
+            moved = self.b_floor >= old.b_floor and (self.a_ceiling or 0) <= (old.a_ceiling or 0)
+        return same == old and moved
+
+    # -- wire ---------------------------------------------------------------------------
+
+    def encode(self) -> bytes:
+        return codec.pack(
+            [
+                LINE_TYPE,
+                1,
+                self.line_id,
+                self.version,
+                self.a_id,
+                self.a_short,
+                self.b_id,
+                self.b_short,
+                self.rate_num,
+                self.rate_den,
+                self.a_floor,
+                self.a_ceiling,
+                self.b_floor,
+                self.b_ceiling,
+            ]
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> LineTerms:
+        f = expect_list(codec.unpack(data, MAX_LINE_BYTES, "line terms"), 14, "line terms")
+        if f[0] != LINE_TYPE or f[1] != 1:
+            raise DecodeError(f"not version 1 line terms: {f[0]!r} {f[1]!r}")
+        return validated(
+            lambda: cls(
+                expect_bytes(f[2], "line id", LINE_ID_BYTES),
+                expect_int(f[3], "version"),
+                expect_bytes(f[4], "a id", KEY_BYTES),
+                expect_str(f[5], "a short"),
+                expect_bytes(f[6], "b id", KEY_BYTES),
+                expect_str(f[7], "b short"),
+                expect_int(f[8], "rate numerator"),
+                expect_int(f[9], "rate denominator"),
+                expect_int(f[10], "a floor"),
+                expect_opt_int(f[11], "a ceiling"),
+                expect_int(f[12], "b floor"),
+                expect_opt_int(f[13], "b ceiling"),
+            )
+        )
+
+    def sign(self, key: SigningKey) -> bytes:
+        return key.sign(DOMAIN_LINE, self.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class SignedLine:
+    """Line terms with the signatures of side A and side B (one may be missing)."""
+
+    data: bytes
+    sig_a: bytes | None
+    sig_b: bytes | None
+    terms: LineTerms
+
+    @classmethod
+    def from_parts(cls, data: bytes, sig_a: bytes | None, sig_b: bytes | None) -> SignedLine:
+        return cls(data, sig_a, sig_b, LineTerms.decode(data))
+
+    def signers(self) -> list[bytes]:
+        """The community ids whose signatures verify; raise BadSignature on a bad one."""
+        out = []
+        for sig, key, side in (
+            (self.sig_a, self.terms.a_id, "A"),
+            (self.sig_b, self.terms.b_id, "B"),
+        ):
+            if sig is None:
+                continue
+            if not is_valid_signature(key, DOMAIN_LINE, self.data, sig):
+                raise BadSignature(f"line terms: side {side}'s signature does not verify")
+            out.append(key)
+        return out

@@ -1,0 +1,1 @@
+"""The demos behind ``./scripts/run``: one community on the command line, then a federation."""

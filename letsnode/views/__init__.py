@@ -1,0 +1,1 @@
+"""What the command line and the web show: JSON shapes, text tables, progress bars, plots."""
