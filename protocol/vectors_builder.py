@@ -11,7 +11,14 @@ from typing import Any
 import msgpack
 
 from letsnode.core.amounts import format_amount, parse_decimal
-from letsnode.core.clearing.rounds import (
+from letsnode.core.clearing.rounds import line_debts, propose, snapshot_digest
+from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, SigningKey
+from letsnode.core.errors import DecodeError, LetsError
+from letsnode.core.rules.clearing import ledger_statement
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire.adverts import Advert, AdvertLine
+from letsnode.core.wire.bodies import Clear, Hold, LineAgreement, Reveal, Settle
+from letsnode.core.wire.clearing import (
     DOMAIN_STATEMENT,
     DOMAIN_VOTE,
     PROPOSAL_TYPE,
@@ -21,18 +28,9 @@ from letsnode.core.clearing.rounds import (
     Proposal,
     SignedStatement,
     Statement,
-    ledger_statement,
-    line_debts,
-    propose,
     round_id,
     sign_vote,
-    snapshot_digest,
 )
-from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, SigningKey
-from letsnode.core.errors import DecodeError, LetsError
-from letsnode.core.routing import Advert, AdvertLine
-from letsnode.core.rules.ledger import Ledger
-from letsnode.core.wire.bodies import Clear, Hold, LineAgreement, Reveal, Settle
 from letsnode.core.wire.codec import Wire, pack
 from letsnode.core.wire.codec import unpack as codec_unpack
 from letsnode.core.wire.entries import (

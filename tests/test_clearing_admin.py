@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 from letsnode.community.folder import DB_NAME
-from letsnode.core.clearing.rounds import LineView, Statement, propose, round_id
+from letsnode.core.clearing.rounds import propose
 from letsnode.core.crypto import SigningKey
 from letsnode.core.wire import codec
+from letsnode.core.wire.clearing import LineView, Statement, round_id
 from letsnode.federation.clearing import RoundReport
 from letsnode.node.facade import Node
 from letsnode.store.clearing_store import ClearingStore, RoundRow

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from letsnode.core.amounts import INT64_MAX
 from letsnode.core.clearing.engine import Obligation, solve
-from letsnode.core.clearing.rounds import (
+from letsnode.core.clearing.rounds import check_snapshot, line_debts, propose, snapshot_digest
+from letsnode.core.crypto import SigningKey
+from letsnode.core.errors import BadSignature, DecodeError, InvalidInput, LedgerRefusal
+from letsnode.core.rules.clearing import check_current, ledger_statement, plan
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.wire import codec
+from letsnode.core.wire.bodies import Clear, LineAgreement, Release
+from letsnode.core.wire.clearing import (
     DOMAIN_STATEMENT,
     MAX_PROPOSAL_BYTES,
     MAX_PROPOSAL_ITEMS,
@@ -30,22 +37,11 @@ from letsnode.core.clearing.rounds import (
     Proposal,
     SignedStatement,
     Statement,
-    check_snapshot,
-    ledger_statement,
-    line_debts,
-    propose,
     round_id,
     round_key,
     sign_vote,
-    snapshot_digest,
     vote_is_valid,
 )
-from letsnode.core.crypto import SigningKey
-from letsnode.core.errors import BadSignature, DecodeError, InvalidInput, LedgerRefusal
-from letsnode.core.rules.clearing import check_current, plan
-from letsnode.core.rules.ledger import Ledger
-from letsnode.core.wire import codec
-from letsnode.core.wire.bodies import Clear, LineAgreement, Release
 from letsnode.core.wire.entries import ENTRY_TYPE, MAX_ENTRY_BYTES, Entry, Genesis
 from letsnode.core.wire.lines import LineTerms, SignedLine
 from tests.federation_helpers import KEYS, MEMBERS, Net, hold_in, hold_out, ring, transfer

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from letsnode.core.audit import audit_records
-from letsnode.core.clearing.rounds import round_key
 from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, SigningKey, is_valid_signature
 from letsnode.core.errors import DecodeError
+from letsnode.core.wire.clearing import round_key
 from letsnode.core.wire.entries import Entry
 from letsnode.core.wire.logformat import LogReader
 from protocol.vectors_builder import all_vectors
@@ -64,7 +64,7 @@ def test_reject_vectors_are_rejected(case):
 
 
 def test_federation_vectors_verify_with_their_signers_keys():
-    from letsnode.core.routing import DOMAIN_ADVERT
+    from letsnode.core.wire.adverts import DOMAIN_ADVERT
     from letsnode.core.wire.lines import DOMAIN_LINE
     from letsnode.core.wire.transfers import (
         DOMAIN_DECISION,
@@ -100,7 +100,7 @@ def clearing_ids():
 
 
 def test_clearing_vector_keys_and_domains():
-    from letsnode.core.clearing.rounds import DOMAIN_STATEMENT, DOMAIN_VOTE
+    from letsnode.core.wire.clearing import DOMAIN_STATEMENT, DOMAIN_VOTE
 
     v = load("clearing")
     for c in v["communities"]:
@@ -118,7 +118,7 @@ def test_clearing_statements_and_snapshot_digest_without_the_reference_code():
 
     import msgpack
 
-    from letsnode.core.clearing.rounds import DOMAIN_STATEMENT
+    from letsnode.core.wire.clearing import DOMAIN_STATEMENT
 
     v, ids = load("clearing"), clearing_ids()
     pairs = []
@@ -141,14 +141,8 @@ def test_clearing_statements_and_snapshot_digest_without_the_reference_code():
 def test_clearing_proposal_follows_from_the_snapshot():
     import hashlib
 
-    from letsnode.core.clearing.rounds import (
-        DOMAIN_VOTE,
-        Proposal,
-        SignedStatement,
-        line_debts,
-        propose,
-        round_id,
-    )
+    from letsnode.core.clearing.rounds import line_debts, propose
+    from letsnode.core.wire.clearing import DOMAIN_VOTE, Proposal, SignedStatement, round_id
 
     v, ids = load("clearing"), clearing_ids()
     names = {key: name for name, key in ids.items()}
@@ -251,7 +245,7 @@ def test_clearing_rule_rejects_are_refused_with_their_code(case):
     ids=lambda x: x if isinstance(x, str) else x["reason"],
 )
 def test_clearing_decode_rejects_are_rejected(kind, case):
-    from letsnode.core.clearing.rounds import Proposal, Statement
+    from letsnode.core.wire.clearing import Proposal, Statement
 
     decode = Statement.decode if kind == "statement" else Proposal.decode
     with pytest.raises(DecodeError):

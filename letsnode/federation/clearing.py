@@ -19,24 +19,22 @@ from dataclasses import dataclass, replace
 
 import trio
 
-from letsnode.core.clearing.rounds import (
+from letsnode.core.clearing.rounds import check_snapshot, propose
+from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.rules.clearing import check_current, ledger_statement, plan
+from letsnode.core.wire import codec
+from letsnode.core.wire.bodies import Clear
+from letsnode.core.wire.clearing import (
     MAX_ROUND_COMMUNITIES,
     NONCE_BYTES,
     Proposal,
     SignedStatement,
-    check_snapshot,
-    ledger_statement,
-    propose,
     round_id,
     round_key,
     sign_vote,
     vote_is_valid,
     votes_from_wire,
 )
-from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
-from letsnode.core.rules.clearing import check_current, plan
-from letsnode.core.wire import codec
-from letsnode.core.wire.bodies import Clear
 from letsnode.core.wire.codec import Wire
 from letsnode.federation import wire
 from letsnode.federation.port import LedgerPort

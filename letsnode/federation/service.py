@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import trio
 
 from letsnode.core.errors import LetsError
-from letsnode.core.routing import Advert, AdvertLine, RoutingTable
+from letsnode.core.routing import RoutingTable
 from letsnode.core.wire import codec
+from letsnode.core.wire.adverts import Advert, AdvertLine
 from letsnode.federation import wire
 from letsnode.federation.clearing import ClearingDesk
 from letsnode.federation.lines import LineDesk

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from letsnode.core.amounts import format_amount
-from letsnode.core.clearing.rounds import Proposal, Statement, line_debts, stated_lines
+from letsnode.core.clearing.rounds import line_debts, stated_lines
 from letsnode.core.errors import DecodeError
 from letsnode.core.wire import codec
+from letsnode.core.wire.clearing import Proposal, Statement
 from letsnode.core.wire.codec import Wire
 from letsnode.store.clearing_store import RoundRow
 from letsnode.views.shapes import iso_time

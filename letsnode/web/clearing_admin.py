@@ -18,8 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from letsnode.core.amounts import format_amount
-from letsnode.core.clearing.rounds import NONCE_BYTES
 from letsnode.core.errors import LedgerRefusal, LetsError
+from letsnode.core.wire.clearing import NONCE_BYTES
 from letsnode.federation.clearing import RoundReport
 from letsnode.node.facade import Node, NotFound
 from letsnode.store.clearing_store import POLICIES, RoundRow

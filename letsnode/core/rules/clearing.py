@@ -11,9 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from letsnode.core.clearing.rounds import Proposal, round_id, round_key, vote_is_valid
+from letsnode.core.crypto import SigningKey
 from letsnode.core.errors import BadSignature, LedgerRefusal
 from letsnode.core.wire.bodies import Clear
+from letsnode.core.wire.clearing import (
+    MAX_STATEMENT_LINES,
+    LineView,
+    Proposal,
+    SignedStatement,
+    Statement,
+    round_id,
+    round_key,
+    vote_is_valid,
+)
 
 if TYPE_CHECKING:
     from letsnode.core.rules.ledger import Account, Ledger
@@ -92,3 +102,31 @@ def apply_clear(ledger: Ledger, ts: int, body: Clear) -> None:
     for account, delta in changes:
         account.balance += delta
     ledger.finished.add(round_key(body.round_id))
+
+
+def ledger_statement(
+    ledger: Ledger, key: SigningKey, nonce: bytes, timestamp_ms: int
+) -> SignedStatement:
+    """The statement a node makes of its own ledger for round ``nonce`` (SPEC §8.1).
+
+    It lists the mirror accounts of its at-par lines that carry a settled balance (not
+    closed), with the line's limits for this side and rate 1/1; of more than
+    ``MAX_STATEMENT_LINES``, the largest by absolute balance (then by line id); sorted by
+    line id.
+    """
+    me = key.public
+    genesis = ledger.community
+    views = []
+    for line in ledger.lines.values():
+        account = ledger.accounts[line.handle]
+        terms = line.terms
+        if account.balance == 0 or terms.rate_num != terms.rate_den or account.status == "closed":
+            continue
+        floor, ceiling = terms.limits(me)
+        views.append(LineView(terms.line_id, line.partner, account.balance, floor, ceiling, 1, 1))
+    views.sort(key=lambda v: (-abs(v.balance), v.line_id))
+    chosen = tuple(sorted(views[:MAX_STATEMENT_LINES], key=lambda v: v.line_id))
+    statement = Statement(
+        nonce, me, genesis.short, genesis.unit, genesis.scale, timestamp_ms, chosen
+    )
+    return statement.sign(key)

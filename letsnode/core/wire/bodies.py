@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 from letsnode.core.amounts import check_int64
-from letsnode.core.clearing.rounds import Proposal, round_id, votes_from_wire
 from letsnode.core.crypto import SIGNATURE_BYTES
 from letsnode.core.errors import InvalidInput
 from letsnode.core.names import check_slug
+from letsnode.core.wire.clearing import Proposal, round_id, votes_from_wire
 from letsnode.core.wire.codec import (
     Wire,
     expect_bytes,
