@@ -7,13 +7,15 @@ loops going: expiry of legs, recovery of in-doubt legs, and publishing our adver
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
 
 import trio
 
-from letsnode.core.errors import LetsError
+from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.names import check_slug
 from letsnode.core.routing import RoutingTable
 from letsnode.core.wire import codec
 from letsnode.core.wire.adverts import Advert, AdvertLine
@@ -22,6 +24,7 @@ from letsnode.federation.clearing import ClearingDesk
 from letsnode.federation.lines import LineDesk
 from letsnode.federation.port import LedgerPort
 from letsnode.federation.transfers import Timing, TransferDesk
+from letsnode.net.peerid import community_id_from_peer_id
 from letsnode.net.transport import PeerTransport
 from letsnode.store.clearing_store import ClearingStore
 from letsnode.store.federation_store import FederationStore
@@ -36,6 +39,13 @@ class FederationConfig:
     tick_s: float = 0.5
     clearing_every_s: float | None = None  # run a clearing round this often (None: never)
     clearing_timeout_s: float = 10.0
+
+
+def hex_id(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise InvalidInput("community id must be hex") from None
 
 
 class Federation:
@@ -130,6 +140,34 @@ class Federation:
             return
         if advert.community_id != self.port.key.public:
             self.routes.add(advert)
+
+    # -- naming partners ------------------------------------------------------------------
+
+    async def resolve_peer(self, text: str) -> bytes:
+        """A partner named by community id (hex), libp2p peer id, or short name (from adverts,
+        else by asking the connected peers)."""
+        text = text.strip()
+        if len(text) == 64:
+            return hex_id(text)
+        if text.startswith(("12D3", "Qm")):
+            return community_id_from_peer_id(text)
+        short = check_slug(text, "community")
+        peers = {m.community_id for m in self.routes.by_short(short)}
+        if not peers:
+            for info in self.transport.peers():
+                if info.connected:
+                    with contextlib.suppress(LetsError):
+                        if (await self.lines.hello(info.community_id)).short == short:
+                            peers.add(info.community_id)
+        if len(peers) == 1:
+            return peers.pop()
+        if not peers:
+            raise LedgerRefusal(
+                f"no known community named {text!r}: give its peer id", code="unknown_community"
+            )
+        raise LedgerRefusal(
+            f"several communities are named {text!r}: give the peer id", code="ambiguous_community"
+        )
 
     def _communities(self) -> list[bytes]:
         """Every community we know of: from adverts, and our line partners."""

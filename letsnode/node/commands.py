@@ -6,16 +6,15 @@ made by the CLI (it holds the keys of members it created), never here.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.errors import InvalidInput
 from letsnode.core.names import check_slug
 from letsnode.core.wire.entries import Admit, Limits, SignedOrder, Status
 from letsnode.federation.clearing import RoundReport
 from letsnode.federation.service import Federation
 from letsnode.federation.transfers import Outcome
-from letsnode.net.peerid import community_id_from_peer_id, peer_id_from_community_id
+from letsnode.net.peerid import peer_id_from_community_id
 from letsnode.node.control import Command
 from letsnode.node.facade import Node
 from letsnode.store.federation_store import Proposal
@@ -80,33 +79,6 @@ def proposal_json(p: Proposal) -> dict[str, Any]:
     }
 
 
-async def resolve_peer(fed: Federation, text: str) -> bytes:
-    """A partner named by community id (hex), libp2p peer id, or short name (from adverts,
-    else by asking the connected peers)."""
-    text = text.strip()
-    if len(text) == 64:
-        return unhex(text, "community id")
-    if text.startswith(("12D3", "Qm")):
-        return community_id_from_peer_id(text)
-    short = check_slug(text, "community")
-    peers = {m.community_id for m in fed.routes.by_short(short)}
-    if not peers:
-        for info in fed.transport.peers():
-            if info.connected:
-                with contextlib.suppress(LetsError):
-                    if (await fed.lines.hello(info.community_id)).short == short:
-                        peers.add(info.community_id)
-    if len(peers) == 1:
-        return peers.pop()
-    if not peers:
-        raise LedgerRefusal(
-            f"no known community named {text!r}: give its peer id", code="unknown_community"
-        )
-    raise LedgerRefusal(
-        f"several communities are named {text!r}: give the peer id", code="ambiguous_community"
-    )
-
-
 def control_commands(node: Node) -> dict[str, Command]:
     def fed() -> Federation:
         assert node.federation is not None
@@ -152,7 +124,7 @@ def control_commands(node: Node) -> dict[str, Command]:
         address = str(args["address"])
         handle, _, community = address.partition("@")
         check_slug(handle)
-        cid = await resolve_peer(fed(), community)
+        cid = await fed().resolve_peer(community)
         return {"community_id": cid.hex(), "handle": handle}
 
     async def pay_remote(args: dict[str, Any]) -> Any:
@@ -162,7 +134,7 @@ def control_commands(node: Node) -> dict[str, Command]:
         return outcome_json(outcome)
 
     async def line_propose(args: dict[str, Any]) -> Any:
-        peer = await resolve_peer(fed(), str(args["peer"]))
+        peer = await fed().resolve_peer(str(args["peer"]))
         proposal = await fed().lines.propose(
             peer,
             int(args["limit_out"]),
@@ -176,7 +148,7 @@ def control_commands(node: Node) -> dict[str, Command]:
         return proposal_json(await fed().lines.accept(str(args["id"])))
 
     async def line_lower(args: dict[str, Any]) -> Any:
-        peer = await resolve_peer(fed(), str(args["peer"]))
+        peer = await fed().resolve_peer(str(args["peer"]))
         terms = await fed().lines.lower(peer, int(args["limit_in"]))
         return {"version": terms.version}
 

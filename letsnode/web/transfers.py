@@ -35,7 +35,6 @@ from letsnode.core.wire.transfers import MAX_TRANSFER_MESSAGE, Prepare, Reject, 
 from letsnode.federation.service import Federation
 from letsnode.federation.transfers import Outcome
 from letsnode.net.transport import PeerError, RemoteError
-from letsnode.node.commands import resolve_peer
 from letsnode.node.facade import Forbidden, Node
 from letsnode.views.shapes import iso_time
 from letsnode.web.common import client_address, hex_field, json_body, limits_of, member, node_of, ok
@@ -131,7 +130,7 @@ async def resolve(request: Request) -> Response:
     if community in (g.short, g.community_id.hex()):
         cid = g.community_id
     else:
-        cid = await resolve_peer(fed, community)
+        cid = await fed.resolve_peer(community)
     value = {"handle": handle, "local": cid == g.community_id, **community_json(fed, cid)}
     if cid == g.community_id:
         value.update(short=g.short, name=g.name, unit=g.unit, scale=g.scale)
