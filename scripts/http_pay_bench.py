@@ -39,10 +39,9 @@ import httpx
 import trio
 
 from letsnode.community.folder import Community
-from letsnode.core.crypto import SigningKey
+from letsnode.core.crypto import DOMAIN_SESSION, SigningKey
 from letsnode.core.wire.entries import Order, SignedOrder
 from letsnode.http import HttpServerKind
-from letsnode.node.facade import DOMAIN_SESSION
 from letsnode.web.common import SESSION_COOKIE
 
 ClientKind = Literal["raw", "httpx"]

@@ -218,8 +218,8 @@ def app(node: Node):  # type: ignore[no-untyped-def]
 async def alice(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     """Alice joined by invite, signed in, and made a steward by the operator."""
     async with api_client(app) as client:
-        assert (await join(client, ALICE, node.create_invite())).status_code == 201
-        node.add_steward("alice")
+        assert (await join(client, ALICE, node.joins.create_invite())).status_code == 201
+        node.joins.add_steward("alice")
         assert (await sign_in(client, ALICE.key)).status_code == 201
         yield client
 
@@ -227,7 +227,7 @@ async def alice(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: i
 @pytest.fixture
 async def bob(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     async with api_client(app, "127.0.0.2") as client:
-        assert (await join(client, BOB, node.create_invite())).status_code == 201
+        assert (await join(client, BOB, node.joins.create_invite())).status_code == 201
         assert (await sign_in(client, BOB.key)).status_code == 201
         yield client
 

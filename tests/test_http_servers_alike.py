@@ -14,7 +14,8 @@ import trio
 from letsnode.core.crypto import SigningKey
 from letsnode.core.wire.entries import Order
 from letsnode.http import HTTP_SERVERS, HttpServerKind, split_host_port
-from letsnode.node.facade import Node, run_node
+from letsnode.node.facade import Node
+from letsnode.node.run import run_node
 from letsnode.web.common import SESSION_COOKIE
 from tests.web_helpers import Member, join, make_community, sign_in
 
@@ -34,7 +35,7 @@ async def transcript(folder: Path, server: HttpServerKind) -> list[Any]:
     """What a member's wallet sees of a session on a node served by ``server``."""
     data = make_community(folder)
     node = Node.open(data)
-    invites = [node.create_invite(1, 1) for _ in range(2)]
+    invites = [node.joins.create_invite(1, 1) for _ in range(2)]
     community_id = node.community_id
     node.close()
     seen: list[Any] = []

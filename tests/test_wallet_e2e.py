@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from letsnode.node.facade import Node, run_node
+from letsnode.node.facade import Node
+from letsnode.node.run import run_node
 from tests.web_helpers import make_community
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,7 +91,7 @@ def community(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A running node; yields its URL and a steward invite code."""
     data = make_community(tmp_path / "bank")
     node = Node.open(data)
-    steward_invite = node.create_invite(1, 1, steward=True)
+    steward_invite = node.joins.create_invite(1, 1, steward=True)
     node.close()
     runner = NodeThread(data)
     url = runner.start()

@@ -22,7 +22,8 @@ import trio
 from letsnode.community.folder import Community
 from letsnode.core.errors import LetsError
 from letsnode.federation.service import FederationConfig
-from letsnode.node.facade import Node, run_node
+from letsnode.node.facade import Node
+from letsnode.node.run import run_node
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
@@ -157,7 +158,7 @@ def network(tmp_path: Path) -> Iterator[tuple[NodeThread, NodeThread, NodeThread
     with Community.opened(datas[2]) as c:
         c.admit("karim")
     node = Node.open(datas[0])
-    invite = node.create_invite(1, 1)
+    invite = node.joins.create_invite(1, 1)
     node.close()
     a, b, c = runners = [NodeThread(d) for d in datas]
     for runner in runners:

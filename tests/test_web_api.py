@@ -15,7 +15,8 @@ import pytest
 import trio
 from starlette.routing import Route
 
-from letsnode.node.facade import DOMAIN_SESSION, Node
+from letsnode.core.crypto import DOMAIN_SESSION
+from letsnode.node.facade import Node
 from letsnode.web.app import STATIC, create_app
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LANGUAGES, LOCALES
@@ -49,8 +50,8 @@ def app(node: Node):  # type: ignore[no-untyped-def]
 async def alice(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     """Alice joined by invite, signed in, and made a steward by the operator."""
     async with api_client(app) as client:
-        assert (await join(client, ALICE, node.create_invite())).status_code == 201
-        node.add_steward("alice")
+        assert (await join(client, ALICE, node.joins.create_invite())).status_code == 201
+        node.joins.add_steward("alice")
         assert (await sign_in(client, ALICE.key)).status_code == 201
         yield client
 
@@ -58,7 +59,7 @@ async def alice(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: i
 @pytest.fixture
 async def bob(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     async with api_client(app, "127.0.0.2") as client:
-        assert (await join(client, BOB, node.create_invite())).status_code == 201
+        assert (await join(client, BOB, node.joins.create_invite())).status_code == 201
         assert (await sign_in(client, BOB.key)).status_code == 201
         yield client
 
@@ -68,7 +69,7 @@ async def bob(app, node: Node) -> AsyncIterator[httpx.AsyncClient]:  # type: ign
 
 async def test_join_by_invite_opens_the_account_at_once(app, node: Node) -> None:
     async with api_client(app) as client:
-        r = await join(client, BOB, node.create_invite())
+        r = await join(client, BOB, node.joins.create_invite())
         assert (r.status_code, r.json()["status"]) == (201, "admitted")
         assert node.account("bob").key == BOB.key.public
         assert (await sign_in(client, BOB.key)).json()["handle"] == "bob"
@@ -77,7 +78,7 @@ async def test_join_by_invite_opens_the_account_at_once(app, node: Node) -> None
 
 
 async def test_invite_is_spent_after_its_uses(app, node: Node) -> None:
-    code = node.create_invite(uses=1)
+    code = node.joins.create_invite(uses=1)
     async with api_client(app) as client:
         assert (await join(client, BOB, code)).status_code == 201
         r = await join(client, Member.new("carol"), code)

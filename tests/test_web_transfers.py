@@ -78,7 +78,7 @@ async def world(tmp_path: Path, autojump_clock) -> AsyncIterator[World]:  # type
         app = create_app(node)
         async with api_client(app) as maria, api_client(app, "127.0.0.2") as bruno:
             for client, who in ((maria, MARIA), (bruno, BRUNO)):
-                assert (await join(client, who, node.create_invite())).status_code == 201
+                assert (await join(client, who, node.joins.create_invite())).status_code == 201
                 assert (await sign_in(client, who.key)).status_code == 201
             yield World(node, n["b"], n["c"], maria, bruno)
 
@@ -129,7 +129,7 @@ async def test_the_payees_community_lists_the_payment_from_its_origin(world: Wor
     body = await remote_order(world.maria, MARIA, world.c, "m-c", 75, "bread")
     assert (await world.maria.post("/api/transfers", json=body)).json()["state"] == "fulfilled"
     c = world.c.community
-    rows = transfer_rows(c.store.conn, "m-c", world.c.federation, 10)
+    rows = transfer_rows(c.store.legs("m-c", 10), world.c.federation)
     assert [(r.direction, r.state, r.counterparty, r.amount, r.memo) for r in rows] == [
         ("in", "fulfilled", "maria@a", 75, "bread")
     ]
@@ -221,7 +221,7 @@ def bare_node(tmp_path: Path) -> Iterator[Node]:
 
 async def test_without_a_federation_paying_across_is_unavailable(bare_node: Node) -> None:
     async with api_client(create_app(bare_node)) as client:
-        assert (await join(client, MARIA, bare_node.create_invite())).status_code == 201
+        assert (await join(client, MARIA, bare_node.joins.create_invite())).status_code == 201
         assert (await sign_in(client, MARIA.key)).status_code == 201
         r = await client.get("/api/resolve", params={"address": "karim@c"})
         assert is_problem(r, 503, "federation_unavailable")

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from letsnode.community.folder import Community
-from letsnode.core.crypto import SigningKey
+from letsnode.core.crypto import DOMAIN_JOIN, DOMAIN_SESSION, SigningKey
 from letsnode.core.wire.entries import Order
-from letsnode.node.facade import DOMAIN_JOIN, DOMAIN_SESSION, Node
+from letsnode.node.facade import Node
 
 BASE = "http://testserver"
 

@@ -154,8 +154,8 @@ def audit_folder(
     db = connect(path / DB_NAME)
     try:
         store = LedgerStore(db)
-        last = db.conn.execute("SELECT seq FROM log ORDER BY seq DESC LIMIT 1").fetchone()
-        hint = 0 if last is None else int(last[0]) + 1
+        last = store.last_seq()
+        hint = 0 if last is None else last + 1
         records = store.records()
         ledger: Ledger | None = None
         start = 0
@@ -169,8 +169,7 @@ def audit_folder(
         result = _run(records, pool, hint, workers, progress, ledger, start)
         extra = None
         if result.ok:
-            row = db.conn.execute("SELECT hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
-            extra = _compare_stored(result.ledger, store.accounts(), row and row[0], result.entries)
+            extra = _compare_stored(result.ledger, store.accounts(), store.head(), result.entries)
         report = _report(str(path), result, started, extra, start, checkpoint_seq)
         if write_checkpoint and report.ok:
             key = read_key(path / NODE_KEY)

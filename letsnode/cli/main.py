@@ -599,7 +599,8 @@ def run(
     import trio
 
     from letsnode.federation.service import FederationConfig
-    from letsnode.node.facade import Node, run_node
+    from letsnode.node.facade import Node
+    from letsnode.node.run import run_node
 
     def announce(node: Node) -> None:
         assert node.federation is not None
@@ -655,7 +656,7 @@ def steward_add(obj: Context, handle: str) -> None:
     with user_errors():
         node = Node.open(obj.data)
         try:
-            node.add_steward(handle)
+            node.joins.add_steward(handle)
         finally:
             node.close()
     click.echo(f"{handle} is now a steward")
@@ -679,7 +680,7 @@ def invite_create(obj: Context, uses: int, hours: float, url: str, make_steward:
     with user_errors():
         node = Node.open(obj.data)
         try:
-            code = node.create_invite(uses, hours, steward=make_steward)
+            code = node.joins.create_invite(uses, hours, steward=make_steward)
         finally:
             node.close()
     click.echo(f"{url.rstrip('/')}/#/join?invite={code}")

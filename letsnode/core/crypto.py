@@ -17,6 +17,10 @@ from letsnode.core.errors import BadSignature, InvalidInput
 
 DOMAIN_ENTRY = b"letsnode/entry/v1\x00"
 DOMAIN_ORDER = b"letsnode/order/v1\x00"
+# A member signs in by signing ``community_id || challenge``, and asks to join by signing
+# ``community_id || challenge || handle`` (README, "API").
+DOMAIN_SESSION = b"letsnode/session/v1\x00"
+DOMAIN_JOIN = b"letsnode/join/v1\x00"
 
 KEY_BYTES = 32
 SIGNATURE_BYTES = 64

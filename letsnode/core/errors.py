@@ -6,8 +6,12 @@
     ├── RemoteProtocolError        bytes from elsewhere are malformed or forged: blame the sender
     │   ├── DecodeError            not canonical msgpack, wrong shape, too large, trailing bytes
     │   └── BadSignature           a signature does not verify
-    └── LedgerRefusal              a well-formed request the ledger rules refuse
-                                   (below_floor, above_ceiling, replayed_order, frozen, ...)
+    ├── LedgerRefusal              a well-formed request the ledger rules refuse
+    │                              (below_floor, above_ceiling, replayed_order, frozen, ...)
+    ├── Unauthenticated            no valid session (sign in again)
+    ├── Forbidden                  the caller may not do this (not a steward, closed account)
+    ├── NotFound                   no such join request, listing, round, ...
+    └── JoinPending                the key's request to join awaits a steward
 
 Every error carries a stable machine ``code`` (used by the CLI, the API's problem+json and
 the audit report) and a message that names what was wrong.
@@ -55,3 +59,19 @@ class LedgerRefusal(LetsError):
     """A request the ledger rules refuse; nothing in the ledger changed."""
 
     code = "refused"
+
+
+class Unauthenticated(LetsError):
+    code = "unauthenticated"
+
+
+class Forbidden(LetsError):
+    code = "forbidden"
+
+
+class NotFound(LetsError):
+    code = "not_found"
+
+
+class JoinPending(LetsError):
+    code = "join_pending"

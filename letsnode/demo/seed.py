@@ -15,7 +15,8 @@ import trio
 
 from letsnode.community.folder import Community
 from letsnode.core.amounts import parse_amount, parse_decimal
-from letsnode.node.facade import Node, run_node
+from letsnode.node.facade import Node
+from letsnode.node.run import run_node
 
 MEMBERS = ["maria", "ahmed", "eleni", "joao", "fatima"]
 PAYMENTS = [
@@ -63,7 +64,7 @@ def seed(folder: Path) -> None:
 def invites(folder: Path) -> tuple[str, str]:
     node = Node.open(folder)
     try:
-        return node.create_invite(1, 24, steward=True), node.create_invite(20, 24)
+        return node.joins.create_invite(1, 24, steward=True), node.joins.create_invite(20, 24)
     finally:
         node.close()
 

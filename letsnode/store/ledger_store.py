@@ -32,6 +32,18 @@ class PaymentRow:
     memo: str
 
 
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of a cross-community transfer as the log records it."""
+
+    transfer_id: bytes
+    role: str  # "out": the leg this node sent; "in": the leg it received
+    amount: int
+    state: str  # pending, settled, rejected, expired
+    created: Entry  # the hold entry
+    ended: Entry | None  # the settle or release entry, once there is one
+
+
 def touched_handles(entry: Entry) -> tuple[str, ...]:
     body = entry.body
     if isinstance(body, Payment):
@@ -102,6 +114,40 @@ class LedgerStore:
             "FROM accounts ORDER BY handle"
         )
         return [Account(*row) for row in rows]
+
+    def last_seq(self) -> int | None:
+        row = self.conn.execute("SELECT seq FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else int(row[0])
+
+    def head(self) -> bytes | None:
+        """The hash of the last entry stored, or None for an empty log."""
+        row = self.conn.execute("SELECT hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else bytes(row[0])
+
+    def entries_at(self, seqs: set[int]) -> dict[int, Entry]:
+        """The entries at ``seqs`` (decoded, not verified), by seq."""
+        if not seqs:
+            return {}
+        marks = ",".join("?" * len(seqs))
+        rows = self.conn.execute(
+            f"SELECT data, signature FROM log WHERE seq IN ({marks})", sorted(seqs)
+        )
+        entries = (Entry.decode(data, sig) for data, sig in rows)
+        return {e.seq: e for e in entries}
+
+    def legs(self, handle: str, limit: int) -> list[Leg]:
+        """The legs that debit or credit ``handle`` (at most ``limit``), newest first."""
+        rows = self.conn.execute(
+            "SELECT transfer_id, role, amount, state, created_seq, ended_seq FROM holds "
+            "WHERE (role = 'out' AND debit = ?) OR (role = 'in' AND credit = ?) "
+            "ORDER BY created_seq DESC LIMIT ?",
+            (handle, handle, limit),
+        ).fetchall()
+        entries = self.entries_at({r[4] for r in rows} | {r[5] for r in rows if r[5] is not None})
+        return [
+            Leg(tid, role, amount, state, entries[created], entries.get(ended))
+            for tid, role, amount, state, created, ended in rows
+        ]
 
     def entry_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM log").fetchone()[0])

@@ -13,8 +13,7 @@ from starlette.routing import Route
 from letsnode.audit.report import audit_json
 from letsnode.audit.runner import audit_path
 from letsnode.core.amounts import parse_decimal
-from letsnode.core.errors import InvalidInput
-from letsnode.node.facade import NotFound
+from letsnode.core.errors import InvalidInput, NotFound
 from letsnode.views import shapes
 from letsnode.web.common import json_body, node_of, ok, steward, text_field
 from letsnode.web.wallet import account_view
@@ -38,7 +37,7 @@ async def join_requests(request: Request) -> Response:
                     "key": r.key.hex(),
                     "time": shapes.iso_time(r.created_ms),
                 }
-                for r in node_of(request).join_requests()
+                for r in node_of(request).joins.join_requests()
             ]
         }
     )
@@ -46,13 +45,13 @@ async def join_requests(request: Request) -> Response:
 
 async def approve(request: Request) -> Response:
     p = steward(request)
-    entry = await node_of(request).approve(request_id(request), p.handle)
+    entry = await node_of(request).joins.approve(request_id(request), p.handle)
     return ok({"status": "approved", "seq": entry.seq})
 
 
 async def reject(request: Request) -> Response:
     p = steward(request)
-    node_of(request).reject(request_id(request), p.handle)
+    node_of(request).joins.reject(request_id(request), p.handle)
     return ok({"status": "rejected"})
 
 
@@ -64,7 +63,7 @@ async def accounts(request: Request) -> Response:
         {
             "accounts": [
                 {**account_view(node, a), "steward": a.handle in stewards}
-                for a in node.community.accounts()
+                for a in node.accounts()
             ]
         }
     )
@@ -74,7 +73,7 @@ async def set_limits(request: Request) -> Response:
     steward(request)
     body = await json_body(request)
     node = node_of(request)
-    scale = node.community.genesis.scale
+    scale = node.genesis.scale
     handle = request.path_params["handle"]
     ceiling_text = text_field(body, "ceiling", required=False)
     floor = parse_decimal(text_field(body, "floor"), scale, "floor")
@@ -100,7 +99,7 @@ async def create_invite(request: Request) -> Response:
     uses, hours = body.get("uses", 1), body.get("hours", 72)
     if not isinstance(uses, int) or not isinstance(hours, int | float) or isinstance(uses, bool):
         raise InvalidInput("uses must be a whole number and hours a number")
-    code = node_of(request).create_invite(uses, hours)
+    code = node_of(request).joins.create_invite(uses, hours)
     return ok({"code": code, "link": f"{request.base_url}#/join?invite={code}"}, 201)
 
 

@@ -15,11 +15,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from letsnode.core.errors import LetsError
-from letsnode.node.facade import Node
 from letsnode.web import admin, auth, clearing_admin, directory, transfers, wallet
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LOCALES
 from letsnode.web.openapi import openapi_document
+from letsnode.web.port import NodePort
 from letsnode.web.problems import http_error_handler, lets_error_handler
 from letsnode.web.security import MAX_BODY_BYTES, SecurityMiddleware
 
@@ -34,7 +34,7 @@ def package_version() -> str:
 
 
 def create_app(
-    node: Node, *, limits: Limits | None = None, max_body: int = MAX_BODY_BYTES
+    node: NodePort, *, limits: Limits | None = None, max_body: int = MAX_BODY_BYTES
 ) -> Starlette:
     """The wallet and API of ``node``. ``limits`` overrides the default rate limits."""
     document = openapi_document(package_version())

@@ -13,8 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from letsnode.core.crypto import KEY_BYTES, SIGNATURE_BYTES
-from letsnode.node.facade import DOMAIN_JOIN, DOMAIN_SESSION, SESSION_SECONDS, Principal
+from letsnode.core.crypto import DOMAIN_JOIN, DOMAIN_SESSION, KEY_BYTES, SIGNATURE_BYTES
 from letsnode.web.common import (
     SESSION_COOKIE,
     client_address,
@@ -26,6 +25,7 @@ from letsnode.web.common import (
     session_token,
     text_field,
 )
+from letsnode.web.port import SESSION_SECONDS, Principal
 
 
 def principal_json(p: Principal) -> dict[str, object]:
@@ -36,7 +36,7 @@ async def challenge(request: Request) -> Response:
     limits_of(request).check("sessions_per_address", client_address(request))
     body = await json_body(request)
     node = node_of(request)
-    value = node.new_challenge(hex_field(body, "key", KEY_BYTES))
+    value = node.sessions.new_challenge(hex_field(body, "key", KEY_BYTES))
     return ok(
         {
             "challenge": value.hex(),
@@ -50,7 +50,7 @@ async def challenge(request: Request) -> Response:
 async def open_session(request: Request) -> Response:
     limits_of(request).check("sessions_per_address", client_address(request))
     body = await json_body(request)
-    token, principal = node_of(request).open_session(
+    token, principal = node_of(request).sessions.open_session(
         hex_field(body, "key", KEY_BYTES),
         hex_field(body, "challenge", 32),
         hex_field(body, "signature", SIGNATURE_BYTES),
@@ -74,7 +74,7 @@ async def open_session(request: Request) -> Response:
 async def close_session(request: Request) -> Response:
     token = session_token(request)
     if token is not None:
-        node_of(request).close_session(token)
+        node_of(request).sessions.close_session(token)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -84,7 +84,7 @@ async def join(request: Request) -> Response:
     limits_of(request).check("joins_per_address", client_address(request))
     body = await json_body(request)
     invite = text_field(body, "invite", required=False) or None
-    joined = await node_of(request).join(
+    joined = await node_of(request).joins.join(
         text_field(body, "handle"),
         hex_field(body, "key", KEY_BYTES),
         hex_field(body, "challenge", 32),

@@ -18,13 +18,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from letsnode.core.amounts import format_amount
-from letsnode.core.errors import LedgerRefusal, LetsError
+from letsnode.core.errors import LedgerRefusal, LetsError, NotFound
 from letsnode.core.wire.clearing import NONCE_BYTES
 from letsnode.federation.clearing import RoundReport
-from letsnode.node.facade import Node, NotFound
 from letsnode.store.clearing_store import POLICIES, RoundRow
 from letsnode.views.clearing_report import plot_png, round_summary
 from letsnode.web.common import json_body, limits_of, node_of, ok, steward
+from letsnode.web.port import NodePort
 
 ROUNDS_SHOWN = 50
 RUN_TIMEOUT_S = 10.0
@@ -38,7 +38,7 @@ class NoFederation(LetsError):
     code = "no_federation"
 
 
-def find_round(node: Node, text: str) -> RoundRow:
+def find_round(node: NodePort, text: str) -> RoundRow:
     """The round whose nonce is ``text`` (32 hex digits); NotFound otherwise."""
     try:
         nonce = bytes.fromhex(text)
@@ -67,7 +67,7 @@ def report_json(report: RoundReport, scale: int) -> dict[str, Any]:
 async def overview(request: Request) -> Response:
     steward(request)
     node = node_of(request)
-    g = node.community.genesis
+    g = node.genesis
     store = node.clearing_store()
     return ok(
         {
@@ -85,7 +85,7 @@ async def plot(request: Request) -> Response:
     steward(request)
     node = node_of(request)
     row = find_round(node, request.path_params["round"])
-    g = node.community.genesis
+    g = node.genesis
     draw = functools.partial(plot_png, row, scale=g.scale, unit=g.unit)
     png = await trio.to_thread.run_sync(draw)
     return Response(png, media_type="image/png")
@@ -118,7 +118,7 @@ async def run(request: Request) -> Response:
         report = await node.federation.clearing.run_round(RUN_TIMEOUT_S)
     finally:
         state.clearing_running = False
-    return ok(report_json(report, node.community.genesis.scale))
+    return ok(report_json(report, node.genesis.scale))
 
 
 routes = [

@@ -9,8 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
-from letsnode.node.facade import Forbidden, Node, Principal, Unauthenticated
+from letsnode.core.errors import Forbidden, InvalidInput, LedgerRefusal, LetsError, Unauthenticated
+from letsnode.web.port import NodePort, Principal
 from letsnode.web.security import RateLimiter
 
 SESSION_COOKIE = "letsnode_session"
@@ -49,8 +49,8 @@ class UnsupportedMediaType(LetsError):
     code = "unsupported_media_type"
 
 
-def node_of(request: Request) -> Node:
-    node: Node = request.app.state.node
+def node_of(request: Request) -> NodePort:
+    node: NodePort = request.app.state.node
     return node
 
 
@@ -75,7 +75,7 @@ def caller(request: Request) -> Principal:
     token = session_token(request)
     if token is None:
         raise Unauthenticated("sign in first: this needs a session")
-    return node_of(request).session(token)
+    return node_of(request).sessions.session(token)
 
 
 def member(request: Request) -> Principal:

@@ -8,9 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from letsnode.core.errors import InvalidInput
+from letsnode.core.errors import Forbidden, InvalidInput, NotFound
 from letsnode.core.names import check_text
-from letsnode.node.facade import Forbidden, NotFound
 from letsnode.store.web_store import Listing
 from letsnode.views.shapes import iso_time
 from letsnode.web.common import json_body, limits_of, member, node_of, ok, text_field

@@ -9,14 +9,12 @@ seconds at most: the legs expire); refusals before anything is held are problems
 federation's stable code (``no_route``, ``unknown_account``, ``below_floor``, ...), while a
 payment that was held and then refused or timed out is a 200 whose ``state`` says so.
 
-The listing reads the ``holds`` table (derived from the log) through the web store's own
-connection: the ledger's connection belongs to the ledger writer's worker thread.
+The listing reads the legs the node's log recorded (``NodePort.legs``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,17 +25,17 @@ from starlette.routing import Route
 
 from letsnode.core.amounts import format_amount
 from letsnode.core.crypto import SIGNATURE_BYTES
-from letsnode.core.errors import InvalidInput, LetsError
+from letsnode.core.errors import Forbidden, InvalidInput, LetsError
 from letsnode.core.names import check_slug
 from letsnode.core.wire.bodies import Hold, Release
-from letsnode.core.wire.entries import Entry
 from letsnode.core.wire.transfers import MAX_TRANSFER_MESSAGE, Prepare, Reject, RemoteOrder
 from letsnode.federation.service import Federation
 from letsnode.federation.transfers import Outcome
 from letsnode.net.transport import PeerError, RemoteError
-from letsnode.node.facade import Forbidden, Node
+from letsnode.store.ledger_store import Leg
 from letsnode.views.shapes import iso_time
 from letsnode.web.common import client_address, hex_field, json_body, limits_of, member, node_of, ok
+from letsnode.web.port import NodePort
 from letsnode.web.problems import problem, status_for
 
 TRANSFERS_MAX = 200
@@ -86,7 +84,7 @@ def problems(handler: Handler) -> Handler:
     return wrapped
 
 
-def federation_of(node: Node) -> Federation:
+def federation_of(node: NodePort) -> Federation:
     if node.federation is None:
         raise FederationUnavailable(
             "this node is not connected to other communities: pay members of this one"
@@ -126,7 +124,7 @@ async def resolve(request: Request) -> Response:
     node = node_of(request)
     fed = federation_of(node)
     handle, community = split_address(request.query_params.get("address", ""))
-    g = node.community.genesis
+    g = node.genesis
     if community in (g.short, g.community_id.hex()):
         cid = g.community_id
     else:
@@ -141,7 +139,7 @@ async def resolve(request: Request) -> Response:
     return ok(value)
 
 
-def outcome_json(node: Node, fed: Federation, order: RemoteOrder, o: Outcome) -> dict[str, Any]:
+def outcome_json(node: NodePort, fed: Federation, order: RemoteOrder, o: Outcome) -> dict[str, Any]:
     payee = community_json(fed, order.payee_community)
     scale = payee["scale"]
     return {
@@ -151,7 +149,7 @@ def outcome_json(node: Node, fed: Federation, order: RemoteOrder, o: Outcome) ->
         "message": o.message,
         "payee": f"{order.payee_handle}@{payee['short'] or order.payee_community.hex()}",
         "payee_community": payee,
-        "amount": format_amount(o.amount, node.community.genesis.scale),
+        "amount": format_amount(o.amount, node.genesis.scale),
         "amount_minor": o.amount,
         "delivered": None if scale is None else format_amount(o.delivered, scale),
         "delivered_minor": o.delivered,
@@ -200,32 +198,14 @@ class TransferRow:
     ended_ms: int | None
 
 
-def entries_at(conn: sqlite3.Connection, seqs: set[int]) -> dict[int, Entry]:
-    if not seqs:
-        return {}
-    marks = ",".join("?" * len(seqs))
-    rows = conn.execute(f"SELECT data, signature FROM log WHERE seq IN ({marks})", sorted(seqs))
-    entries = (Entry.decode(data, sig) for data, sig in rows)
-    return {e.seq: e for e in entries}
-
-
-def transfer_rows(
-    conn: sqlite3.Connection, handle: str, fed: Federation | None, limit: int
-) -> list[TransferRow]:
-    """The legs that debit or credit ``handle`` (at most ``limit``), newest first, with
-    what their log entries say: the remote order (payee, memo) of a payment the member
-    sent, the prepare (payer, memo) of one they received, the reject's code."""
-    holds = conn.execute(
-        "SELECT transfer_id, role, amount, state, created_seq, ended_seq FROM holds "
-        "WHERE (role = 'out' AND debit = ?) OR (role = 'in' AND credit = ?) "
-        "ORDER BY created_seq DESC LIMIT ?",
-        (handle, handle, limit),
-    ).fetchall()
-    entries = entries_at(conn, {h[4] for h in holds} | {h[5] for h in holds if h[5] is not None})
+def transfer_rows(legs: list[Leg], fed: Federation | None) -> list[TransferRow]:
+    """The member's ``legs`` with what their log entries say: the remote order (payee,
+    memo) of a payment the member sent, the prepare (payer, memo) of one they received,
+    the reject's code."""
     out: list[TransferRow] = []
-    for tid, role, amount, state, created_seq, ended_seq in holds:
-        created = entries[created_seq]
-        ended = entries.get(ended_seq) if ended_seq is not None else None
+    for leg in legs:
+        tid, role, amount, state = leg.transfer_id, leg.role, leg.amount, leg.state
+        created, ended = leg.created, leg.ended
         hold = created.body
         assert isinstance(hold, Hold)
         community_id: bytes | None = None
@@ -285,8 +265,8 @@ async def transfers(request: Request) -> Response:
     text = request.query_params.get("limit", str(TRANSFERS_MAX))
     if not text.isdigit() or not 1 <= int(text) <= TRANSFERS_MAX:
         raise InvalidInput(f"limit must be a whole number from 1 to {TRANSFERS_MAX}")
-    rows = transfer_rows(node.web.conn, p.handle, node.federation, int(text))
-    scale = node.community.genesis.scale
+    rows = transfer_rows(node.legs(p.handle, int(text)), node.federation)
+    scale = node.genesis.scale
     return ok({"transfers": [transfer_json(r, scale) for r in rows]})
 
 

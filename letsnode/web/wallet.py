@@ -24,7 +24,6 @@ from letsnode.core.errors import InvalidInput
 from letsnode.core.names import MEMO_MAX, check_slug, check_text
 from letsnode.core.rules.ledger import Account
 from letsnode.core.wire.entries import MAX_ORDER_BYTES, SignedOrder
-from letsnode.node.facade import Broadcast, Node, Principal
 from letsnode.store.ledger_store import PaymentRow
 from letsnode.views import shapes
 from letsnode.web.common import (
@@ -39,14 +38,15 @@ from letsnode.web.common import (
     text_field,
 )
 from letsnode.web.i18n import LANGUAGES
+from letsnode.web.port import EventSource, NodePort, Principal
 
 KEEPALIVE_SECONDS = 15
 EVENT_BURST = 64  # events sent in one chunk of a live-update stream, at most
 HISTORY_MAX = 1000
 
 
-def account_view(node: Node, a: Account) -> dict[str, Any]:
-    scale = node.community.genesis.scale
+def account_view(node: NodePort, a: Account) -> dict[str, Any]:
+    scale = node.genesis.scale
     value = shapes.account_json(a, scale)
     spend = a.balance - a.floor
     receive = None if a.ceiling is None else a.ceiling - a.balance
@@ -59,7 +59,7 @@ def account_view(node: Node, a: Account) -> dict[str, Any]:
 
 async def community(request: Request) -> Response:
     node = node_of(request)
-    value = shapes.community_json(node.community.genesis)
+    value = shapes.community_json(node.genesis)
     value["languages"] = list(LANGUAGES)
     return ok(value)
 
@@ -87,7 +87,7 @@ async def members(request: Request) -> Response:
     q = request.query_params.get("q", "").strip().lower()
     found = [
         {"handle": a.handle, "kind": a.kind}
-        for a in node_of(request).community.accounts()
+        for a in node_of(request).accounts()
         if a.status == "active" and a.kind in ("member", "issuer") and q in a.handle
     ]
     return ok({"members": found[:50]})
@@ -102,7 +102,7 @@ async def next_order(request: Request) -> Response:
             "payer": p.handle,
             "nonce": node.next_nonce(p.handle),
             "domain": "letsnode/order/v1\x00",
-            "scale": node.community.genesis.scale,
+            "scale": node.genesis.scale,
         }
     )
 
@@ -120,7 +120,7 @@ async def pay(request: Request) -> Response:
     node = node_of(request)
     entry = await node.pay(signed)
     o = signed.order
-    scale = node.community.genesis.scale
+    scale = node.genesis.scale
     row = PaymentRow(entry.seq, entry.timestamp_ms, o.payer, o.payee, o.amount, o.memo)
     return ok(
         {
@@ -149,7 +149,7 @@ def filtered_history(request: Request) -> tuple[Principal, list[PaymentRow]]:
     end = parse_day(params.get("to"), "to")
     if end is not None:
         end += int(timedelta(days=1).total_seconds() * 1000)
-    rows = node_of(request).community.history(p.handle)
+    rows = node_of(request).history(p.handle)
     picked = [
         r
         for r in rows
@@ -162,7 +162,7 @@ def filtered_history(request: Request) -> tuple[Principal, list[PaymentRow]]:
 
 async def history(request: Request) -> Response:
     _, rows = filtered_history(request)
-    scale = node_of(request).community.genesis.scale
+    scale = node_of(request).genesis.scale
     return ok({"payments": [shapes.payment_json(r, scale) for r in rows]})
 
 
@@ -173,7 +173,7 @@ def csv_cell(text: str) -> str:
 
 async def history_csv(request: Request) -> Response:
     p, rows = filtered_history(request)
-    g = node_of(request).community.genesis
+    g = node_of(request).genesis
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["seq", "time", "payer", "payee", "amount", "unit", "memo"])
@@ -202,7 +202,7 @@ def request_link(request: Request, to: str, amount: str, memo: str) -> str:
     check_slug(to, "payee")
     query: dict[str, str] = {"to": to}
     if amount:
-        parse_amount(amount, node_of(request).community.genesis.scale)
+        parse_amount(amount, node_of(request).genesis.scale)
         query["amount"] = amount
     if memo:
         query["memo"] = check_text(memo, "memo", MEMO_MAX)
@@ -223,7 +223,7 @@ async def request_qr(request: Request) -> Response:
 class EventStream:
     """An SSE response: the caller's ledger events until the client goes away."""
 
-    def __init__(self, events: Broadcast, principal: Principal) -> None:
+    def __init__(self, events: EventSource, principal: Principal) -> None:
         self.events = events
         self.principal = principal
 
