@@ -11,38 +11,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, replace
 
-import sqlite_utils
-
 from letsnode.core.errors import InvalidInput
-from letsnode.store.db import migration
 
 POLICIES = ("accept", "refuse")
 STATES = ("empty", "proposing", "voted", "refused", "committed", "aborted")
-
-
-@migration(6, "clearing rounds")
-def _clearing(db: sqlite_utils.Database) -> None:
-    db.execute("""
-        CREATE TABLE clearing_rounds (
-            nonce BLOB PRIMARY KEY,
-            round_id BLOB,
-            role TEXT NOT NULL,
-            coordinator BLOB NOT NULL,
-            state TEXT NOT NULL,
-            snapshot BLOB,
-            proposal BLOB,
-            votes BLOB,
-            cleared INTEGER NOT NULL,
-            reason TEXT NOT NULL,
-            created_ms INTEGER NOT NULL,
-            decided_ms INTEGER
-        ) STRICT""")
-    db.execute("CREATE INDEX clearing_rounds_state ON clearing_rounds (state)")
-    db.execute("""
-        CREATE TABLE clearing_settings (
-            key TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        ) STRICT""")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,41 +13,6 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
-from letsnode.store.db import migration
-
-
-@migration(4, "federation")
-def _federation(db: sqlite_utils.Database) -> None:
-    db.execute("""
-        CREATE TABLE line_proposals (
-            id TEXT PRIMARY KEY,
-            line_id BLOB NOT NULL,
-            version INTEGER NOT NULL,
-            partner BLOB NOT NULL,
-            direction TEXT NOT NULL,
-            terms BLOB NOT NULL,
-            sig_mine BLOB,
-            sig_theirs BLOB,
-            state TEXT NOT NULL,
-            created_ms INTEGER NOT NULL
-        ) STRICT""")
-    db.execute("""
-        CREATE TABLE outbox (
-            transfer_id BLOB PRIMARY KEY,
-            peer BLOB NOT NULL,
-            prepare BLOB NOT NULL,
-            signature BLOB NOT NULL,
-            expiry_ms INTEGER NOT NULL
-        ) STRICT""")
-    db.execute("""
-        CREATE TABLE peers (
-            community_id BLOB PRIMARY KEY,
-            addrs TEXT NOT NULL,
-            last_seen_ms INTEGER NOT NULL
-        ) STRICT""")
-
 
 @dataclass(frozen=True, slots=True)
 class Proposal:

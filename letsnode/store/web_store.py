@@ -1,10 +1,9 @@
 """The web wallet's tables: join requests, invites, sessions, stewards, the directory of
 offers and wants (with an FTS5 index), and members' language preferences.
 
-None of this is ledger state: it never enters the log and an audit ignores it. Migrations
-are registered in the same registry as the ledger's (``letsnode.store.db``), so they run on
-every ``connect``. Secrets (invite codes, session tokens) are stored only as BLAKE2b
-hashes, so a copy of the database does not let anyone log in.
+None of this is ledger state: it never enters the log and an audit ignores it (its tables
+are migration 20 of ``letsnode.store.schema``). Secrets (invite codes, session tokens)
+are stored only as BLAKE2b hashes, so a copy of the database does not let anyone log in.
 """
 
 from __future__ import annotations
@@ -15,62 +14,9 @@ from typing import Any
 
 import sqlite_utils
 
-from letsnode.store.db import migration
-
 
 def secret_hash(secret: str) -> bytes:
     return hashlib.blake2b(secret.encode(), digest_size=32, person=b"letsnode-web").digest()
-
-
-@migration(20, "web wallet")
-def _web(db: sqlite_utils.Database) -> None:
-    db.execute("""
-        CREATE TABLE web_join_requests (
-            id INTEGER PRIMARY KEY,
-            handle TEXT NOT NULL,
-            key BLOB NOT NULL,
-            created_ms INTEGER NOT NULL,
-            status TEXT NOT NULL,
-            decided_by TEXT,
-            decided_ms INTEGER
-        ) STRICT""")
-    db.execute("CREATE INDEX web_join_requests_status ON web_join_requests (status, id)")
-    db.execute("""
-        CREATE TABLE web_invites (
-            code_hash BLOB PRIMARY KEY,
-            created_ms INTEGER NOT NULL,
-            expires_ms INTEGER NOT NULL,
-            uses_left INTEGER NOT NULL,
-            steward INTEGER NOT NULL
-        ) STRICT""")
-    db.execute("""
-        CREATE TABLE web_sessions (
-            token_hash BLOB PRIMARY KEY,
-            key BLOB NOT NULL,
-            created_ms INTEGER NOT NULL,
-            expires_ms INTEGER NOT NULL
-        ) STRICT""")
-    db.execute("""
-        CREATE TABLE web_stewards (handle TEXT PRIMARY KEY, added_ms INTEGER NOT NULL) STRICT""")
-    db.execute("""
-        CREATE TABLE web_members (handle TEXT PRIMARY KEY, lang TEXT NOT NULL) STRICT""")
-    db.execute("""
-        CREATE TABLE web_directory (
-            id INTEGER PRIMARY KEY,
-            handle TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            category TEXT NOT NULL,
-            title TEXT NOT NULL,
-            description TEXT NOT NULL,
-            contact TEXT NOT NULL,
-            status TEXT NOT NULL,
-            created_ms INTEGER NOT NULL,
-            updated_ms INTEGER NOT NULL
-        )""")
-    db.execute("CREATE INDEX web_directory_handle ON web_directory (handle, id)")
-    db.table("web_directory").enable_fts(
-        ["title", "description", "category"], fts_version="FTS5", create_triggers=True
-    )
 
 
 @dataclass(frozen=True, slots=True)
