@@ -36,7 +36,8 @@ from letsnode.core.checkpoint import (
     take_checkpoint,
 )
 from letsnode.core.errors import DecodeError, InvalidInput
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account
 from letsnode.core.wire.logformat import LogHeader, LogReader, encode_record
 from letsnode.store.checkpoints import latest_checkpoint, save_checkpoint
 from letsnode.store.db import connect

@@ -21,7 +21,8 @@ from letsnode.core.amounts import format_amount
 from letsnode.core.crypto import KEY_BYTES, SigningKey
 from letsnode.core.errors import InvalidInput, LetsError
 from letsnode.core.names import check_slug
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account
 from letsnode.core.wire.entries import (
     Admit,
     Body,

@@ -34,8 +34,8 @@ from letsnode.core.audit import AuditFault
 from letsnode.core.crypto import HASH_BYTES, KEY_BYTES, SigningKey, is_valid_signature
 from letsnode.core.errors import DecodeError, InvalidInput, LetsError
 from letsnode.core.names import check_slug
-from letsnode.core.rules.federation import HoldState, LineState
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account, HoldState, LineState
 from letsnode.core.wire import codec
 from letsnode.core.wire.codec import Wire, expect_bytes, expect_int, expect_list, expect_str
 from letsnode.core.wire.entries import (

@@ -48,8 +48,8 @@ from letsnode.core.crypto import (
 )
 from letsnode.core.errors import LetsError
 from letsnode.core.names import MEMO_MAX, check_text
-from letsnode.core.rules.federation import is_system_account
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account, is_system_account
 from letsnode.core.wire.entries import (
     ENTRY_TYPE,
     MAX_ENTRY_BYTES,
@@ -69,7 +69,7 @@ Saved = tuple[int, int, int, int | None, str, int, int]
 _SAVED_FIELDS = ("balance", "last_nonce", "floor", "ceiling", "status", "held_out", "held_in")
 _TRACKED = (Payment, Admit, Limits, Status, Genesis)
 
-# The lean payment path mirrors ``Ledger.check_order`` for accounts of exactly these
+# The lean payment path mirrors ``rules.accounts.check_order`` for accounts of exactly these
 # fields. If Account changes, the lean path switches itself off (every entry then goes
 # through ``Ledger.apply``: slower, still exact) until it is brought up to date.
 _ACCOUNT_FIELDS = (

@@ -23,7 +23,8 @@ import trio
 
 from letsnode.community.folder import DB_NAME, Community
 from letsnode.core.crypto import SigningKey
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account
 from letsnode.core.wire.bodies import Release, Settle
 from letsnode.core.wire.entries import Admit, Body, Entry, Genesis, Limits, Payment, SignedOrder
 from letsnode.core.wire.entries import Status as StatusBody

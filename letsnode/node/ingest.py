@@ -45,7 +45,8 @@ from letsnode.audit.pool import VerifyPool
 from letsnode.community.folder import Community, now_ms
 from letsnode.core.crypto import DOMAIN_ENTRY, DOMAIN_ORDER, blake2b256
 from letsnode.core.errors import BadSignature, InvalidInput, LetsError
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account
 from letsnode.core.wire.entries import (
     ENTRY_TYPE,
     PROTOCOL_VERSION,

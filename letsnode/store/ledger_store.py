@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
-from letsnode.core.rules.federation import HoldState, LineState
-from letsnode.core.rules.ledger import Account, Ledger
+from letsnode.core.rules.ledger import Ledger
+from letsnode.core.rules.state import Account, HoldState, LineState
 from letsnode.core.wire.bodies import Clear, Hold, LineAgreement, Release, Reveal, Settle
 from letsnode.core.wire.clearing import round_key
 from letsnode.core.wire.entries import Admit, Entry, Genesis, Limits, Payment, Status

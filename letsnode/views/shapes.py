@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from letsnode.core.amounts import format_amount
-from letsnode.core.rules.federation import TRANSIT_FLOOR
-from letsnode.core.rules.ledger import Account
+from letsnode.core.rules.state import TRANSIT_FLOOR, Account
 from letsnode.core.wire.entries import Genesis
 from letsnode.store.ledger_store import PaymentRow
 

@@ -62,8 +62,7 @@ async def accounts(request: Request) -> Response:
     return ok(
         {
             "accounts": [
-                {**account_view(node, a), "steward": a.handle in stewards}
-                for a in node.accounts()
+                {**account_view(node, a), "steward": a.handle in stewards} for a in node.accounts()
             ]
         }
     )

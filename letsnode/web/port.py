@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import trio
 
-from letsnode.core.rules.ledger import Account
+from letsnode.core.rules.state import Account
 from letsnode.core.wire.entries import Entry, Genesis, SignedOrder
 from letsnode.store.clearing_store import ClearingStore
 from letsnode.store.ledger_store import Leg, PaymentRow
@@ -76,8 +76,7 @@ class SessionsPort(Protocol):
 class JoinsPort(Protocol):
     """Invites, join requests and stewards (``letsnode.node.joins``)."""
 
-    def create_invite(self, uses: int = 1, hours: float = 72, *, steward: bool = False) -> str:
-        ...
+    def create_invite(self, uses: int = 1, hours: float = 72, *, steward: bool = False) -> str: ...
 
     async def join(
         self,

@@ -22,7 +22,7 @@ from letsnode.core.amounts import format_amount, parse_amount
 from letsnode.core.crypto import SIGNATURE_BYTES
 from letsnode.core.errors import InvalidInput
 from letsnode.core.names import MEMO_MAX, check_slug, check_text
-from letsnode.core.rules.ledger import Account
+from letsnode.core.rules.state import Account
 from letsnode.core.wire.entries import MAX_ORDER_BYTES, SignedOrder
 from letsnode.store.ledger_store import PaymentRow
 from letsnode.views import shapes

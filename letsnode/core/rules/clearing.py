@@ -9,10 +9,9 @@ unchanged, and that every mirror stays within its line's limits, holds included.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from letsnode.core.crypto import SigningKey
-from letsnode.core.errors import BadSignature, LedgerRefusal
+from letsnode.core.errors import BadSignature
+from letsnode.core.rules.state import Account, LedgerState, refusal
 from letsnode.core.wire.bodies import Clear
 from letsnode.core.wire.clearing import (
     MAX_STATEMENT_LINES,
@@ -25,15 +24,10 @@ from letsnode.core.wire.clearing import (
     vote_is_valid,
 )
 
-if TYPE_CHECKING:
-    from letsnode.core.rules.ledger import Account, Ledger
 
-
-def refusal(code: str, message: str) -> LedgerRefusal:
-    return LedgerRefusal(message, code=code)
-
-
-def plan(ledger: Ledger, proposal: Proposal, proposal_data: bytes) -> list[tuple[Account, int]]:
+def plan(
+    ledger: LedgerState, proposal: Proposal, proposal_data: bytes
+) -> list[tuple[Account, int]]:
     """What the round would change here: ``(mirror account, delta)`` pairs; or refuse."""
     me = ledger.community.community_id
     mine = proposal.items_of(me)
@@ -76,7 +70,7 @@ def plan(ledger: Ledger, proposal: Proposal, proposal_data: bytes) -> list[tuple
     return changes
 
 
-def check_current(changes: list[tuple[Account, int]], ledger: Ledger) -> None:
+def check_current(changes: list[tuple[Account, int]], ledger: LedgerState) -> None:
     """Refuse a round that would clear more than is owed now on any of our lines.
 
     Used before voting: the snapshot may be a moment old, and a node signs only set-off
@@ -92,7 +86,7 @@ def check_current(changes: list[tuple[Account, int]], ledger: Ledger) -> None:
             )
 
 
-def apply_clear(ledger: Ledger, ts: int, body: Clear) -> None:
+def apply_clear(ledger: LedgerState, ts: int, body: Clear) -> None:
     for community, signature in body.votes:
         if not vote_is_valid(community, body.proposal_data, signature):
             raise BadSignature(
@@ -105,7 +99,7 @@ def apply_clear(ledger: Ledger, ts: int, body: Clear) -> None:
 
 
 def ledger_statement(
-    ledger: Ledger, key: SigningKey, nonce: bytes, timestamp_ms: int
+    ledger: LedgerState, key: SigningKey, nonce: bytes, timestamp_ms: int
 ) -> SignedStatement:
     """The statement a node makes of its own ledger for round ``nonce`` (SPEC §8.1).
 

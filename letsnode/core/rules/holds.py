@@ -1,20 +1,27 @@
-"""The ledger rules for credit lines and conditional transfers, applied by ``Ledger``.
+"""The rules of conditional transfers between communities: holds, reveals, settles and
+releases (protocol/SPEC.md §6).
 
 Holds count against limits while pending: an account's balance minus what it has held
 outgoing stays at or above its floor, and its balance plus what it has held incoming stays
-at or below its ceiling. A leg settles once, or is released once, never both.
+at or below its ceiling. A leg settles once, or is released once, never both. Each step
+carries the signed message that justifies it (the payer's remote order, the upstream's
+prepare or decision, the downstream's reject), checked here, so the log proves what
+happened.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from letsnode.core.amounts import INT64_MIN
 from letsnode.core.crypto import is_valid_signature
-from letsnode.core.errors import BadSignature, DecodeError, LedgerRefusal
-from letsnode.core.wire.bodies import Hold, LineAgreement, Release, Reveal, Settle
-from letsnode.core.wire.lines import LINE_PREFIX, TRANSIT, LineTerms, line_handle
+from letsnode.core.errors import BadSignature, DecodeError
+from letsnode.core.rules.state import (
+    Account,
+    HoldState,
+    LedgerState,
+    is_system_account,
+    refusal,
+)
+from letsnode.core.wire.bodies import Hold, Release, Reveal, Settle
+from letsnode.core.wire.lines import TRANSIT
 from letsnode.core.wire.transfers import (
     DOMAIN_DECISION,
     DOMAIN_PREPARE,
@@ -27,117 +34,8 @@ from letsnode.core.wire.transfers import (
     condition_of,
 )
 
-if TYPE_CHECKING:
-    from letsnode.core.rules.ledger import Account, Ledger
 
-TRANSIT_KEY = bytes(32)
-TRANSIT_FLOOR = INT64_MIN // 2
-
-
-def refusal(code: str, message: str) -> LedgerRefusal:
-    return LedgerRefusal(message, code=code)
-
-
-@dataclass(slots=True)
-class HoldState:
-    """A pending leg: what is held, on which accounts, until when."""
-
-    transfer_id: bytes
-    role: str
-    debit: str
-    credit: str
-    amount: int
-    condition: bytes
-    expiry_ms: int
-    revealed: bool = False
-
-    @property
-    def key(self) -> tuple[bytes, str]:
-        return (self.transfer_id, self.role)
-
-
-@dataclass(slots=True)
-class LineState:
-    terms: LineTerms
-    handle: str
-    partner: bytes
-
-
-def is_system_account(account: Account) -> bool:
-    return account.kind == "line" or account.handle == TRANSIT
-
-
-def apply_line(ledger: Ledger, ts: int, body: LineAgreement) -> None:
-    me = ledger.community.community_id
-    terms = body.signed.terms
-    try:
-        partner, partner_short = terms.partner(me)
-    except Exception:
-        raise refusal("not_my_line", "the line does not involve this community") from None
-    signers = body.signed.signers()
-    current = ledger.lines.get(terms.line_id)
-    floor, ceiling = terms.limits(me)
-    if current is None:
-        if terms.version != 1 or sorted(signers) != sorted([me, partner]):
-            raise refusal("line_unsigned", "a new line needs version 1 and both signatures")
-        handle = line_handle(partner_short)
-        if handle in ledger.accounts:
-            raise refusal("handle_taken", f"the handle {handle} is already taken")
-        if partner in ledger.keys:
-            raise refusal(
-                "key_taken",
-                f"this community already has account {ledger.keys[partner]} for that partner",
-            )
-        ensure_transit(ledger)
-        ledger.create_account(handle, partner, "line", floor, ceiling)
-        ledger.lines[terms.line_id] = LineState(terms, handle, partner)
-        return
-    both = sorted(signers) == sorted([me, partner])
-    if terms.version != current.terms.version + 1:
-        raise refusal(
-            "line_version",
-            f"line version {terms.version} does not follow {current.terms.version}",
-        )
-    if not both and not any(terms.lowered_only_by(s, current.terms) for s in signers):
-        raise refusal(
-            "line_unsigned",
-            "changing a line needs both signatures, unless one side only "
-            "lowers the credit it extends",
-        )
-    if terms.a_id != current.terms.a_id or terms.b_id != current.terms.b_id:
-        raise refusal("line_parties", "a line's parties never change")
-    account = ledger.accounts[current.handle]
-    check_room(ledger, account, floor, ceiling)
-    account.floor, account.ceiling = floor, ceiling
-    current.terms = terms
-
-
-def ensure_transit(ledger: Ledger) -> None:
-    if TRANSIT not in ledger.accounts:
-        ledger.create_account(TRANSIT, TRANSIT_KEY, "fund", TRANSIT_FLOOR, None)
-
-
-def check_room(ledger: Ledger, account: Account, floor: int, ceiling: int | None) -> None:
-    if account.balance - account.held_out < floor:
-        raise refusal(
-            "below_floor",
-            f"cannot set the floor of {account.handle} to "
-            f"{ledger.fmt(floor)}: its balance less holds is "
-            f"{ledger.fmt(account.balance - account.held_out)}",
-        )
-    if ceiling is not None and account.balance + account.held_in > ceiling:
-        raise refusal(
-            "above_ceiling",
-            f"cannot set the ceiling of {account.handle} to "
-            f"{ledger.fmt(ceiling)}: its balance plus holds is "
-            f"{ledger.fmt(account.balance + account.held_in)}",
-        )
-
-
-# -- holds ------------------------------------------------------------------------
-
-
-def apply_hold(ledger: Ledger, ts: int, body: Hold) -> None:
+def apply_hold(ledger: LedgerState, ts: int, body: Hold) -> None:
     if (body.transfer_id, body.role) in ledger.holds or body.transfer_id in ledger.finished:
         raise refusal(
             "duplicate_transfer",
@@ -196,7 +94,7 @@ def apply_hold(ledger: Ledger, ts: int, body: Hold) -> None:
     ledger.holds[state.key] = state
 
 
-def check_origin(ledger: Ledger, body: Hold, payer: Account) -> RemoteOrder:
+def check_origin(ledger: LedgerState, body: Hold, payer: Account) -> RemoteOrder:
     if is_system_account(payer):
         raise refusal("not_a_member_account", f"{payer.handle} cannot pay by order")
     if not is_valid_signature(payer.key, DOMAIN_REMOTE_ORDER, body.evidence, body.evidence_sig):
@@ -215,7 +113,7 @@ def check_origin(ledger: Ledger, body: Hold, payer: Account) -> RemoteOrder:
     return order
 
 
-def check_prepare(ledger: Ledger, body: Hold, upstream: Account) -> None:
+def check_prepare(ledger: LedgerState, body: Hold, upstream: Account) -> None:
     if not is_valid_signature(upstream.key, DOMAIN_PREPARE, body.evidence, body.evidence_sig):
         raise BadSignature(f"the prepare is not signed by the partner of {upstream.handle}")
     try:
@@ -234,17 +132,14 @@ def check_prepare(ledger: Ledger, body: Hold, upstream: Account) -> None:
         raise refusal("bad_evidence", "the hold differs from the prepare it cites")
 
 
-# -- outcomes ----------------------------------------------------------------------
-
-
-def pending(ledger: Ledger, transfer_id: bytes, role: str) -> HoldState:
+def pending(ledger: LedgerState, transfer_id: bytes, role: str) -> HoldState:
     hold = ledger.holds.get((transfer_id, role))
     if hold is None:
         raise refusal("unknown_transfer", f"no pending {role} leg of transfer {transfer_id.hex()}")
     return hold
 
 
-def apply_reveal(ledger: Ledger, ts: int, body: Reveal) -> None:
+def apply_reveal(ledger: LedgerState, ts: int, body: Reveal) -> None:
     hold = pending(ledger, body.transfer_id, "in")
     if condition_of(body.preimage) != hold.condition:
         raise refusal("bad_preimage", "the preimage does not match the condition")
@@ -255,7 +150,9 @@ def apply_reveal(ledger: Ledger, ts: int, body: Reveal) -> None:
     hold.revealed = True
 
 
-def upstream_decision(ledger: Ledger, hold: HoldState, evidence: bytes, sig: bytes) -> Decision:
+def upstream_decision(
+    ledger: LedgerState, hold: HoldState, evidence: bytes, sig: bytes
+) -> Decision:
     upstream = ledger.accounts[hold.debit]
     if not is_valid_signature(upstream.key, DOMAIN_DECISION, evidence, sig):
         raise BadSignature(f"the decision is not signed by the partner of {hold.debit}")
@@ -265,7 +162,7 @@ def upstream_decision(ledger: Ledger, hold: HoldState, evidence: bytes, sig: byt
     return decision
 
 
-def apply_settle(ledger: Ledger, ts: int, body: Settle) -> None:
+def apply_settle(ledger: LedgerState, ts: int, body: Settle) -> None:
     hold = pending(ledger, body.transfer_id, body.role)
     if condition_of(body.preimage) != hold.condition:
         raise refusal("bad_preimage", "the preimage does not match the condition")
@@ -286,7 +183,7 @@ def apply_settle(ledger: Ledger, ts: int, body: Settle) -> None:
     credit.balance += hold.amount
 
 
-def apply_release(ledger: Ledger, ts: int, body: Release) -> None:
+def apply_release(ledger: LedgerState, ts: int, body: Release) -> None:
     hold = pending(ledger, body.transfer_id, body.role)
     if body.role == "out":
         if body.reason == "expired":
@@ -311,12 +208,8 @@ def apply_release(ledger: Ledger, ts: int, body: Release) -> None:
     end_hold(ledger, hold)
 
 
-def end_hold(ledger: Ledger, hold: HoldState) -> None:
+def end_hold(ledger: LedgerState, hold: HoldState) -> None:
     ledger.accounts[hold.debit].held_out -= hold.amount
     ledger.accounts[hold.credit].held_in -= hold.amount
     del ledger.holds[hold.key]
     ledger.finished.add(hold.transfer_id)
-
-
-def line_prefix_reserved(handle: str) -> bool:
-    return handle.startswith(LINE_PREFIX) or handle == TRANSIT
