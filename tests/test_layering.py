@@ -1,6 +1,11 @@
-"""letsnode/core is pure: it imports only itself, a few pure libraries and pure stdlib."""
+"""The layers hold: letsnode/core is pure (it imports only itself, a few pure libraries and
+pure stdlib), and every import contract of ``.importlinter`` is kept."""
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "letsnode" / "core"
@@ -66,3 +71,39 @@ def test_the_check_itself_catches_a_forbidden_import(tmp_path):
     bad.write_text("import sqlite3\nfrom letsnode.store.db import connect\nimport trio\n")
     found = [m for _, m in imported_modules(bad) if not is_allowed(m)]
     assert found == ["sqlite3", "letsnode.store.db", "trio"]
+
+
+# -- the import contracts of the whole package (.importlinter) -----------------------------
+
+ROOT = CORE.parent.parent
+# the command of the import-linter package, beside this interpreter (the venv's bin/)
+LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
+
+
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache", str(ROOT / ".importlinter")],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_every_import_contract_holds():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_the_contracts_catch_an_import_that_points_up(tmp_path):
+    shutil.copytree(
+        ROOT / "letsnode", tmp_path / "letsnode", ignore=shutil.ignore_patterns("static")
+    )
+    db = tmp_path / "letsnode" / "store" / "db.py"
+    db.write_text(db.read_text() + "\nfrom letsnode.web import app  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "letsnode.store.db -> letsnode.web.app" in result.stdout

@@ -15,7 +15,6 @@ signed by the node key (D/node.key) after an audit that passed.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -162,7 +161,7 @@ def audit_folder(
         start = 0
         checkpoint_seq: int | None = None
         if since_checkpoint:
-            resumed = _resume(db.conn, path, records, progress)
+            resumed = _resume(store, path, records, progress)
             if isinstance(resumed, AuditResult):
                 return _report(str(path), resumed, started, None)
             ledger, checkpoint_seq = resumed
@@ -184,7 +183,7 @@ def audit_folder(
 
 
 def _resume(
-    conn: sqlite3.Connection,
+    store: LedgerStore,
     path: Path,
     records: Iterator[tuple[bytes, bytes]],
     progress: Progress | None,
@@ -193,7 +192,7 @@ def _resume(
 
     Returns the verified state at the checkpoint and its seq, or a failed AuditResult.
     """
-    found = latest_checkpoint(conn)
+    found = latest_checkpoint(store.conn)
     if found is None:
         raise InvalidInput(
             f"{path} has no audit checkpoint yet: run 'letsnode audit --write-checkpoint' "
