@@ -28,7 +28,7 @@ from letsnode.audit.pool import VerifyPool
 from letsnode.community.folder import Community, now_ms
 from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.federation.service import Federation, FederationConfig
-from letsnode.net.libp2p_transport import open_libp2p_transport
+from letsnode.net.libp2p.host import open_libp2p_transport
 from letsnode.node.ingest import LedgerWriter, open_ledger_writer
 from letsnode.store.db import connect
 from letsnode.store.federation_store import FederationStore

@@ -8,7 +8,7 @@ import trio
 from letsnode.community.folder import now_ms
 from letsnode.core.errors import LedgerRefusal
 from letsnode.federation.service import Federation, FederationConfig
-from letsnode.net.libp2p_transport import open_libp2p_transport
+from letsnode.net.libp2p.host import open_libp2p_transport
 from letsnode.store.federation_store import FederationStore
 from tests.fed_harness import CommunityPort, FedNode, adverts_settled, bank, open_line_real
 

@@ -29,8 +29,9 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.utils import encode_varint_prefixed
 
 from letsnode.core.errors import LedgerRefusal
-from letsnode.net import libp2p_transport
-from letsnode.net.libp2p_transport import Libp2pTransport, open_libp2p_transport
+from letsnode.net.libp2p import frames
+from letsnode.net.libp2p.host import open_libp2p_transport
+from letsnode.net.libp2p.transport import Libp2pTransport
 from letsnode.net.peerid import (
     InvalidPeerId,
     community_id_from_peer_id,
@@ -195,7 +196,7 @@ async def test_oversized_messages_are_refused_both_ways() -> None:
         # a misbehaving requester that skips the local check is refused by the peer
         stream = await a._host.new_stream(peer_id_from_community_id(B), [TProtocol(ECHO)])
         await stream.write(encode_varint_prefixed(bytes(MAX_MESSAGE_BYTES + 1)))
-        reply = await libp2p_transport._read_frame(stream, MAX_MESSAGE_BYTES + 1)
+        reply = await frames.read_frame(stream, MAX_MESSAGE_BYTES + 1)
         await stream.close()
         assert reply[0] == 2
         assert msgpack.unpackb(reply[1:])[0] == "message_too_large"

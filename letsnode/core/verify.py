@@ -23,6 +23,9 @@ itself:
 The key a member signature is checked with is the payer's key in the speculative ledger at
 that entry. Keys never change once admitted, so whenever no earlier entry is at fault this
 is the key the reference uses; when an earlier entry is at fault, the earlier fault wins.
+
+Scanning, the lean decoder, undo and replay stay in one module (a little over 400 lines):
+they are one speculative loop whose soundness argument, above, needs them side by side.
 """
 
 from __future__ import annotations

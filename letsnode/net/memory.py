@@ -25,6 +25,10 @@ Where memory differs from libp2p: every subscriber of a topic not cut off from t
 receives its messages (a full mesh: no forwarding, no mesh to wait for); ``on_peer`` is
 called once per peer, at first contact; a peer is "connected" whenever it is open and not
 partitioned from us.
+
+One module, not two, although it passes 400 lines: the network and its endpoints are one
+simulation (the network decides reachability, latency and drops for the endpoints' every
+message), and splitting them would only trade private calls for a wider interface.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ yet durable (at most two batches ahead); if a commit fails, the state is reloade
 store and every caller of that batch, and of the one applied behind it, gets WriteFailed.
 The commit runs in a worker thread on the community's SQLite connection: other users of
 that connection must not open transactions of their own meanwhile.
+
+The module passes 400 lines because the writer is one pipeline (queue, checks, apply,
+overlapped commit, failure handling) whose stages share its state; each stage is a method.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from letsnode.audit.pool import PoolKind, VerifyPool
 from letsnode.community.folder import DB_NAME, Community
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.http import HttpServerKind, split_host_port
-from letsnode.net.libp2p_transport import open_libp2p_transport
+from letsnode.net.libp2p.host import open_libp2p_transport
 from letsnode.node.commands import control_commands
 from letsnode.node.control import hold_folder, serve_control
 from letsnode.node.facade import Node, now_ms
