@@ -89,7 +89,10 @@ class LedgerStore:
             "SELECT transfer_id, role, debit, credit, amount, condition, expiry_ms, revealed "
             "FROM holds WHERE state = 'pending' ORDER BY expiry_ms, transfer_id, role"
         )
-        return [HoldState(*row[:7], revealed=bool(row[7])) for row in rows]
+        return [
+            HoldState(tid, role, debit, credit, amount, condition, expiry, bool(revealed))
+            for tid, role, debit, credit, amount, condition, expiry, revealed in rows
+        ]
 
     def finished_transfers(self) -> list[bytes]:
         """The ledger's ``finished`` set: ids of ended transfers, and the keys of applied
