@@ -415,6 +415,22 @@ async def test_openapi_document_lists_every_api_route(app) -> None:
     assert listed == api_routes(app)
 
 
+def body_schema(document: dict, path: str, method: str = "post") -> dict:
+    operation = document["paths"][path][method]
+    return operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+
+
+async def test_openapi_document_states_key_and_signature_lengths(app) -> None:
+    async with api_client(app) as client:
+        document = (await client.get("/api/openapi.json")).json()
+    for path in ("/api/session", "/api/join"):
+        fields = body_schema(document, path)
+        assert (fields["key"]["minLength"], fields["key"]["maxLength"]) == (64, 64), path
+        assert (fields["signature"]["minLength"], fields["signature"]["maxLength"]) == (128, 128)
+    assert body_schema(document, "/api/payments")["signature"]["maxLength"] == 128
+    assert "nested at most 32 levels" in document["info"]["description"]
+
+
 async def test_responses_carry_a_strict_content_security_policy(app) -> None:
     async with api_client(app) as client:
         for path in ("/", "/api/community", "/js/main.js", "/api/me"):
@@ -442,6 +458,48 @@ async def test_state_changes_need_the_csrf_header_and_same_origin(app, node: Nod
             "/api/session/challenge",
             json={"key": ALICE.public_hex},
             headers={"X-Letsnode": "1", "Origin": "http://testserver"},
+        )
+        assert r.status_code == 200
+
+
+async def test_an_origin_of_another_scheme_is_cross_origin(app) -> None:
+    async with api_client(app, "10.0.0.9") as client:
+        for origin in ("https://testserver", "http://testserver:8443", "ws://testserver"):
+            r = await client.post(
+                "/api/session/challenge",
+                json={"key": ALICE.public_hex},
+                headers={"X-Letsnode": "1", "Origin": origin},
+            )
+            assert is_problem(r, 403, "csrf"), origin
+
+
+async def test_a_local_tls_proxy_states_the_scheme_and_nobody_else_can(app) -> None:
+    """Behind a TLS reverse proxy on the same machine, the browser's origin is https."""
+    headers = {"X-Letsnode": "1", "Origin": "https://testserver", "X-Forwarded-Proto": "https"}
+    body = {"key": ALICE.public_hex}
+    async with api_client(app, "127.0.0.1") as proxied:
+        r = await proxied.post("/api/session/challenge", json=body, headers=headers)
+        assert r.status_code == 200
+    async with api_client(app, "10.0.0.9") as remote:
+        r = await remote.post("/api/session/challenge", json=body, headers=headers)
+        assert is_problem(r, 403, "csrf")
+
+
+async def test_deeply_nested_json_is_invalid_input_not_a_crash(app) -> None:
+    async with api_client(app) as client:
+        for body in (b"[" * 5000 + b"]" * 5000, b'{"key":' + b"[" * 40 + b"]" * 40 + b"}"):
+            r = await client.post(
+                "/api/session/challenge",
+                content=body,
+                headers={"content-type": "application/json", "X-Letsnode": "1"},
+            )
+            assert is_problem(r, 400, "invalid_input")
+            assert "nested more than 32 levels" in r.json()["detail"]
+        # brackets inside strings do not count
+        r = await client.post(
+            "/api/session/challenge",
+            json={"key": ALICE.public_hex, "note": "[" * 100},
+            headers={"X-Letsnode": "1"},
         )
         assert r.status_code == 200
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from letsnode.web.common import MAX_JSON_DEPTH
+from letsnode.web.security import MAX_BODY_BYTES
+
 S = dict[str, Any]
 
 
@@ -17,6 +20,16 @@ def obj(required: list[str], **props: S) -> S:
 
 STR: S = {"type": "string"}
 HEX: S = {"type": "string", "pattern": "^[0-9a-f]*$"}
+
+
+def hex_bytes(n: int) -> S:
+    """A byte string of exactly ``n`` bytes as lowercase hex (2n digits)."""
+    return {**HEX, "minLength": 2 * n, "maxLength": 2 * n, "description": f"{n} bytes, hex"}
+
+
+KEY = hex_bytes(32)  # an Ed25519 public key
+SIGNATURE = hex_bytes(64)  # an Ed25519 signature
+CHALLENGE = hex_bytes(32)
 INT: S = {"type": "integer"}
 DECIMAL: S = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "1.50"}
 
@@ -26,7 +39,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
     ("/api/session/challenge", "post"): (
         "A fresh challenge for a key (valid 2 minutes, once).",
         "none",
-        obj(["key"], key=HEX),
+        obj(["key"], key=KEY),
     ),
     ("/api/session", "post"): (
         "Sign in: the key's signature of 'letsnode/session/v1\\0' || community id || challenge."
@@ -34,9 +47,9 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         "none",
         obj(
             ["key", "challenge", "signature"],
-            key=HEX,
-            challenge=HEX,
-            signature=HEX,
+            key=KEY,
+            challenge=CHALLENGE,
+            signature=SIGNATURE,
             token={"type": "boolean"},
         ),
     ),
@@ -49,9 +62,9 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         obj(
             ["handle", "key", "challenge", "signature"],
             handle=STR,
-            key=HEX,
-            challenge=HEX,
-            signature=HEX,
+            key=KEY,
+            challenge=CHALLENGE,
+            signature=SIGNATURE,
             invite=STR,
         ),
     ),
@@ -72,7 +85,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         " 'letsnode/order/v1\\0' || order. Refusals change nothing (below_floor, above_ceiling,"
         " replayed_order, bad_signature, account_frozen, unknown_account, ...).",
         "none",
-        obj(["order", "signature"], order=HEX, signature=HEX),
+        obj(["order", "signature"], order=HEX, signature=SIGNATURE),
     ),
     ("/api/resolve", "get"): (
         "Find a member of another community (?address=handle@community; the community by"
@@ -93,7 +106,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         " unknown_account, below_floor, bad_signature, replayed_order, ...); 503"
         " federation_unavailable.",
         "session",
-        obj(["order", "signature"], order=HEX, signature=HEX),
+        obj(["order", "signature"], order=HEX, signature=SIGNATURE),
     ),
     ("/api/transfers", "get"): (
         "My payments with other communities, newest first (?limit=, at most 200): direction"
@@ -251,7 +264,16 @@ def openapi_document(version: str) -> S:
         paths.setdefault(path, {})[method] = operation(path, method, summary, security, body)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "letsnode node API", "version": version},
+        "info": {
+            "title": "letsnode node API",
+            "version": version,
+            "description": (
+                f"Request bodies are JSON objects of at most {MAX_BODY_BYTES} bytes, nested"
+                f" at most {MAX_JSON_DEPTH} levels deep (else 413 payload_too_large or 400"
+                " invalid_input). Keys are 32 bytes and signatures 64, both as hex. Errors"
+                " are application/problem+json with a stable code."
+            ),
+        },
         "paths": paths,
         "components": {
             "schemas": {"Problem": PROBLEM},

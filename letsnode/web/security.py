@@ -6,7 +6,10 @@
 - CSRF: a request that may change state (any method but GET/HEAD/OPTIONS) must carry the
   ``X-Letsnode`` header, which a cross-site form cannot send and a cross-site script cannot
   send without a CORS preflight the node never grants; an ``Origin`` header, when present,
-  must name this node. The session cookie is also HttpOnly and SameSite=Strict.
+  must be this node's own origin, scheme included (``https://host`` is not
+  ``http://host``). Behind a TLS reverse proxy on the same machine the scheme is the one
+  the proxy states in ``X-Forwarded-Proto``, believed only from a loopback address. The
+  session cookie is also HttpOnly and SameSite=Strict.
 - ``RateLimiter``: token buckets in memory, keyed by client address or key.
 """
 
@@ -17,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from letsnode.web.problems import problem
@@ -50,9 +54,14 @@ _ADDED_NAMES = frozenset(name for name, _ in _API_HEADERS)
 _CSRF_NAME = CSRF_HEADER.encode()
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
 @functools.lru_cache(maxsize=64)
-def _origin_netloc(origin: str) -> str:
-    return urlsplit(origin).netloc
+def _origin_parts(origin: str) -> tuple[str, str]:
+    """``(scheme, host[:port])`` of an Origin header, lower-cased as browsers send them."""
+    parts = urlsplit(origin)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 class SecurityMiddleware:
@@ -76,7 +85,9 @@ class SecurityMiddleware:
                     message["headers"] = [*headers, *[(k, v) for k, v in extra if k not in present]]
             await send(message)
 
-        refusal = self.refuse(scope["method"], scope["headers"])
+        client = scope.get("client")
+        trusts_proxy = client is not None and client[0] in LOOPBACK
+        refusal = self.refuse(scope["method"], scope["headers"], scope["scheme"], trusts_proxy)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
             return
@@ -98,10 +109,18 @@ class SecurityMiddleware:
             response = problem(413, "payload_too_large", f"bodies are limited to {self.max_body}")
             await response(scope, receive, send_with_headers)
 
-    def refuse(self, method: str, headers: Iterable[tuple[bytes, bytes]]):  # type: ignore[no-untyped-def]
+    def refuse(
+        self,
+        method: str,
+        headers: Iterable[tuple[bytes, bytes]],
+        scheme: str = "http",
+        trusts_proxy: bool = False,
+    ) -> Response | None:
         """A problem response for a request that may not go further, else None. Reads only
-        the headers it needs (the last of each name counts, as in a dict of them)."""
-        length = csrf = origin = host = None
+        the headers it needs (the last of each name counts, as in a dict of them).
+        ``scheme`` is the connection's; with ``trusts_proxy`` a ``X-Forwarded-Proto``
+        header overrides it."""
+        length = csrf = origin = host = forwarded = None
         for raw_name, value in headers:
             name = raw_name.lower()
             if name == b"content-length":
@@ -112,6 +131,8 @@ class SecurityMiddleware:
                 origin = value
             elif name == b"host":
                 host = value
+            elif name == b"x-forwarded-proto":
+                forwarded = value
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             return problem(413, "payload_too_large", f"bodies are limited to {self.max_body} bytes")
         if method in SAFE_METHODS:
@@ -120,7 +141,10 @@ class SecurityMiddleware:
             return problem(403, "csrf", "state-changing requests need the X-Letsnode: 1 header")
         if origin is not None:
             text = origin.decode("latin-1")
-            if text == "null" or _origin_netloc(text) != (host or b"").decode("latin-1"):
+            if trusts_proxy and forwarded is not None:
+                scheme = forwarded.decode("latin-1").split(",")[0].strip()
+            expected = (scheme.lower(), (host or b"").decode("latin-1").lower())
+            if text == "null" or _origin_parts(text) != expected:
                 return problem(403, "csrf", "cross-origin requests are not accepted")
         return None
 
