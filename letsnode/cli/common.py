@@ -18,7 +18,7 @@ import click
 from letsnode.community.folder import Community
 from letsnode.core.amounts import parse_decimal
 from letsnode.core.errors import InvalidInput, LetsError
-from letsnode.node.control import ControlClient, client_for
+from letsnode.node.control import ControlClient, client_for, writer
 
 
 def fail(err: LetsError) -> NoReturn:
@@ -51,6 +51,14 @@ class Context:
     def community(self) -> Iterator[Community]:
         with user_errors(), Community.opened(self.data) as community:
             yield community
+
+    @contextmanager
+    def writing(self) -> Iterator[tuple[ControlClient | None, Community]]:
+        """For a command that writes: the running node's control client (None when no node
+        runs: the command then holds the folder's writer lock until the block ends) and the
+        community, opened only once that is settled, so its state is current."""
+        with user_errors(), writer(self.data) as client, Community.opened(self.data) as c:
+            yield client, c
 
 
 pass_ctx = click.make_pass_decorator(Context)

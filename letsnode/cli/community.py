@@ -17,7 +17,7 @@ from letsnode.core.amounts import parse_amount, parse_decimal
 from letsnode.core.errors import InvalidInput, LedgerRefusal
 from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.net.peerid import peer_id_from_community_id
-from letsnode.node.control import ControlClient, client_for
+from letsnode.node.control import ControlClient, NodeBusy, client_for
 from letsnode.views import shapes
 
 
@@ -96,26 +96,39 @@ def show_id(obj: Context, as_json: bool) -> None:
 @click.argument("payee")
 @click.argument("amount")
 @click.option("--memo", default="", help="What the payment is for.")
+@click.option(
+    "--nonce",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The order's nonce (default: the payer's next). Retrying an unanswered payment "
+    "with the nonce it had is refused as replayed_order if that one went through.",
+)
 @pass_ctx
-def pay(obj: Context, payer: str, payee: str, amount: str, memo: str) -> None:
+def pay(obj: Context, payer: str, payee: str, amount: str, memo: str, nonce: int | None) -> None:
     """PAYER pays PAYEE AMOUNT (a decimal in the community's unit), signed with PAYER's key.
 
     PAYEE may be a member of another community, HANDLE@COMMUNITY (its short name or peer
     id): the payment then crosses the credit lines, which needs the running node.
     """
-    with obj.community() as c:
+    with obj.writing() as (client, c):
         minor = parse_amount(amount, c.genesis.scale)
-        client = client_for(obj.data)
         if "@" in payee:
             pay_remote(c, client, payer, payee, minor, memo)
             return
         if client is None:
-            seq = c.pay(c.sign_order(payer, payee, minor, memo)).seq
+            seq = c.pay(c.sign_order(payer, payee, minor, memo, nonce=nonce)).seq
         else:
-            signed = c.sign_order(
-                payer, payee, minor, memo, nonce=client.call("next_nonce", handle=payer)
-            )
-            seq = client.call("pay", order=signed.data.hex(), signature=signed.signature.hex())
+            if nonce is None:
+                nonce = int(client.call("next_nonce", handle=payer))
+            signed = c.sign_order(payer, payee, minor, memo, nonce=nonce)
+            try:
+                seq = client.call("pay", order=signed.data.hex(), signature=signed.signature.hex())
+            except NodeBusy as err:
+                raise NodeBusy(
+                    f"{err}: the payment may have been made; see 'letsnode history {payer}', "
+                    f"or run this command again with --nonce {nonce} (refused as "
+                    "replayed_order if it was made)"
+                ) from None
             c.reload()
         a = c.account(payer)
         click.echo(

@@ -5,17 +5,19 @@ Through the running node when one runs; otherwise directly on the data folder.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from letsnode.cli.common import Context, limit_option, pass_ctx, user_errors
 from letsnode.cli.community import show_balances
 from letsnode.community.folder import Community
-from letsnode.community.keystore import write_new_key
+from letsnode.community.keystore import read_key, write_new_key
 from letsnode.core.amounts import parse_decimal
 from letsnode.core.errors import InvalidInput
 from letsnode.core.names import check_slug
 from letsnode.core.wire.entries import ACCOUNT_KINDS
-from letsnode.node.control import ControlClient, client_for
+from letsnode.node.control import ControlClient, ControlError, NodeBusy, writer
 
 
 @click.group()
@@ -48,12 +50,11 @@ def member_add(
     key_hex: str | None,
 ) -> None:
     """Open an account for HANDLE."""
-    with obj.community() as c:
+    with obj.writing() as (client, c):
         scale = c.genesis.scale
         floor = None if floor_text is None else parse_decimal(floor_text, scale, "floor")
         ceiling = limit_option(ceiling_text, scale, "ceiling")
         key = parse_key(key_hex) if key_hex is not None else None
-        client = client_for(obj.data)
         if client is None:
             seq = c.admit(
                 handle,
@@ -85,12 +86,18 @@ def admit_through_node(
     ceiling: int | None,
     ceiling_text: str | None,
 ) -> int:
-    """Admit through the running node; a key this command creates is removed on failure."""
+    """Admit through the running node, writing a new member's key first and keeping it.
+
+    The key file is removed only once the admission is known not to have happened: the
+    node refused it, or the node did not answer and the log, read when no node can write
+    any more, has no such account. A key left by an earlier unanswered try, which no
+    account has, is used again.
+    """
     check_slug(handle)
     path = None
     if key is None:
         path = c.member_key_path(handle)
-        key = write_new_key(path).public
+        key = orphan_key(c, path) or write_new_key(path).public
     if ceiling is None and ceiling_text is None:
         ceiling = c.genesis.ceiling
     try:
@@ -99,10 +106,44 @@ def admit_through_node(
                 "admit", handle=handle, key=key.hex(), kind=kind, floor=floor, ceiling=ceiling
             )
         )
-    except BaseException:
+    except ControlError:
         if path is not None:
-            path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)  # the node answered: nothing was admitted
         raise
+    except NodeBusy as unanswered:
+        seq = settle_admission(c.path, handle, key, path, unanswered)
+        if seq is None:
+            raise
+        return seq
+
+
+def orphan_key(c: Community, path: Path) -> bytes | None:
+    """The public key in ``path`` if it is there and no account has it yet."""
+    if not path.exists():
+        return None
+    public = read_key(path).public
+    return None if public in c.ledger.keys else public
+
+
+def settle_admission(
+    data: Path, handle: str, key: bytes, path: Path | None, unanswered: NodeBusy
+) -> int | None:
+    """After an unanswered admit: the seq that admitted ``handle`` with ``key``, or None
+    (the key file then removed) once no node can commit it any more."""
+    with writer(data) as client:
+        with Community.opened(data) as now:
+            found = now.store.admission(handle)
+        if found is not None and found[0] == key:
+            return found[1]
+        if client is not None:  # a node answers again: the admission may still be in flight
+            where = f" (its key stays in {path})" if path is not None else ""
+            raise NodeBusy(
+                f"the node did not answer ({unanswered}); {handle} may still be admitted: "
+                f"see 'letsnode balance {handle}', or run this command again{where}"
+            ) from None
+        if path is not None:
+            path.unlink(missing_ok=True)  # no node runs and the log has no such account
+        return None
 
 
 def parse_key(text: str) -> bytes:
@@ -130,11 +171,10 @@ def member_list(obj: Context, as_json: bool) -> None:
 @pass_ctx
 def member_limits(obj: Context, handle: str, floor_text: str, ceiling_text: str) -> None:
     """Change HANDLE's floor and ceiling."""
-    with obj.community() as c:
+    with obj.writing() as (client, c):
         scale = c.genesis.scale
         floor = parse_decimal(floor_text, scale, "floor")
         ceiling = limit_option(ceiling_text, scale, "ceiling")
-        client = client_for(obj.data)
         if client is None:
             seq = c.set_limits(handle, floor, ceiling).seq
         else:
@@ -152,8 +192,7 @@ def status_command(name: str, status: str, help_text: str) -> None:
     @click.argument("handle")
     @pass_ctx
     def command(obj: Context, handle: str) -> None:
-        with obj.community() as c:
-            client = client_for(obj.data)
+        with obj.writing() as (client, c):
             if client is None:
                 seq = c.set_status(handle, status).seq
             else:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+
 import click
 
-from letsnode.cli.common import Context, pass_ctx, user_errors
+from letsnode.cli.common import Context, fail, pass_ctx
+from letsnode.core.errors import LetsError
 from letsnode.http import HTTP_SERVERS, HttpServerKind, split_host_port
 from letsnode.net.peerid import peer_id_from_community_id
 
@@ -101,12 +105,48 @@ def run(
                     "localhost: serve members through a TLS reverse proxy"
                 )
 
-    with user_errors():
-        try:
-            trio.run(serve)
-        except KeyboardInterrupt:
+    try:
+        trio.run(serve)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    except (LetsError, OSError, BaseExceptionGroup) as error:
+        cause = user_error(error)
+        if cause is None:
+            raise
+        if isinstance(cause, KeyboardInterrupt):
             click.echo("stopped")
-        except BaseExceptionGroup as group:
-            if group.split(KeyboardInterrupt)[1] is not None:
-                raise
-            click.echo("stopped")
+        else:
+            fail(cause)
+
+
+def user_error(error: BaseException) -> LetsError | KeyboardInterrupt | None:
+    """What a failed start or run comes down to when the user can act on it: the first
+    LetsError (a second node on the folder, a folder with no community, ...) or OSError
+    (an address in use, a file in the way) inside the exception groups of the node's
+    nurseries, as a LetsError; Ctrl-C when that is all there is; None for anything else
+    (a bug: its traceback is printed)."""
+    leaves = list(_leaves(error))
+    for leaf in leaves:
+        if isinstance(leaf, LetsError):
+            return leaf
+    for leaf in leaves:
+        if isinstance(leaf, OSError):
+            return _os_error(leaf)
+    if leaves and all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return KeyboardInterrupt()
+    return None
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error
+
+
+def _os_error(error: OSError) -> LetsError:
+    if error.errno == errno.EADDRINUSE:
+        return LetsError(f"cannot listen: {error.strerror or error}", code="address_in_use")
+    where = f": {error.filename}" if error.filename else ""
+    return LetsError(f"{error.strerror or error}{where}", code="os_error")

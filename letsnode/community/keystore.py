@@ -22,6 +22,13 @@ def write_new_key(path: Path) -> SigningKey:
         f.write(seed)
         f.flush()
         os.fsync(f.fileno())
+    # The file's name must be durable too: a key is written before its account exists and
+    # must outlive a crash right after the account is committed.
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
     return SigningKey(seed)
 
 

@@ -1,35 +1,43 @@
 """The local control channel: while ``letsnode run`` holds a data folder, other ``letsnode``
 commands on that folder act through the running node, which stays the only writer.
 
-The node holds an exclusive lock on ``D/node.lock`` and listens on the Unix socket
-``D/control.sock`` (mode 600 inside the 700 data folder: only the folder's owner can use
-it). One request per connection: a JSON object ``{"cmd": ..., "args": {...}}`` on one line;
-the answer is ``{"ok": true, "result": ...}`` or ``{"ok": false, "code": ..., "message":
-...}``. A command with no node running opens the folder directly, as before.
+The node holds the folder's writer lock (``letsnode.community.lock``) for its whole life
+and listens on the Unix socket ``D/control.sock`` (mode 600 inside the 700 data folder:
+only the folder's owner can use it). One request per connection: a JSON object ``{"cmd":
+..., "args": {...}}`` on one line; the answer is ``{"ok": true, "result": ...}`` or
+``{"ok": false, "code": ..., "message": ...}``.
+
+A command that writes (``writer``) goes through the node when one answers; otherwise it
+takes the writer lock itself and writes to the folder directly, so a node that starts
+meanwhile waits for it, and loads the state only once it holds the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import trio
 
+from letsnode.community.lock import FolderBusy, FolderLock
 from letsnode.core.errors import InvalidInput, LetsError
 
 log = logging.getLogger(__name__)
 
 SOCKET_NAME = "control.sock"
-LOCK_NAME = "node.lock"
 MAX_REQUEST = 64 * 1024
+# How long a node waits at start for a command's direct write to end, and a command for a
+# starting node to answer or another command to finish (either takes well under a second).
+WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.05
 
 Command = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -42,32 +50,67 @@ class ControlError(LetsError):
     """An error the running node reported; carries the node's code."""
 
 
-@contextmanager
-def hold_folder(data: Path) -> Iterator[None]:
-    """Take the data folder's node lock for as long as the node runs."""
-    fd = os.open(data / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+@asynccontextmanager
+async def hold_folder(data: Path, wait_s: float = WAIT_SECONDS) -> AsyncIterator[None]:
+    """Hold the data folder's writer lock for as long as the node runs.
+
+    Raises NodeBusy at once if another node answers on the folder; waits up to ``wait_s``
+    seconds for a command writing to it to finish (FolderBusy after that).
+    """
+    lock = FolderLock(data)
+    deadline = trio.current_time() + wait_s
+    while not lock.try_acquire():
+        if answering(data):
+            raise NodeBusy(f"a node is already running on {data}")
+        if trio.current_time() > deadline:
+            raise FolderBusy(f"{data} stayed locked by another writer for {wait_s:.0f} s")
+        await trio.sleep(_POLL_SECONDS)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise NodeBusy(f"a node is already running on {data}") from None
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
-def node_running(data: Path) -> bool:
-    path = data / LOCK_NAME
+def answering(data: Path) -> bool:
+    """True when a node listens on ``data``'s control socket (it may still be starting)."""
+    path = data / SOCKET_NAME
     if not path.exists():
         return False
-    fd = os.open(path, os.O_RDWR)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False  # a socket file left by a node that was killed
+    return True
+
+
+@contextmanager
+def writer(data: Path, wait_s: float = WAIT_SECONDS) -> Iterator[ControlClient | None]:
+    """How a command writes to ``data``: through the running node (a ControlClient), or,
+    when none runs, directly, holding the writer lock until the block ends (None).
+
+    Waits up to ``wait_s`` seconds for a starting node to answer or for another command's
+    write to end, then raises FolderBusy.
+    """
+    lock = FolderLock(data)
+    deadline = time.monotonic() + wait_s
+    while True:
+        if answering(data):
+            yield ControlClient(data)
+            return
+        if lock.try_acquire():
+            break
+        if time.monotonic() > deadline:
+            raise FolderBusy(
+                f"{data} is busy: a node is starting there or another command writes to it; "
+                "try again"
+            )
+        time.sleep(_POLL_SECONDS)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        yield None
     finally:
-        os.close(fd)
-    return False
+        lock.release()
 
 
 # -- server (inside the node's trio process) -------------------------------------------
@@ -80,6 +123,8 @@ async def serve_control(
     task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     path = data / SOCKET_NAME
+    if path.is_dir() or (path.exists() and not path.is_socket()):
+        raise InvalidInput(f"{path} is in the way of the node's control socket: remove it")
     path.unlink(missing_ok=True)
     listener = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
     with listener:
@@ -166,5 +211,5 @@ class ControlClient:
 
 
 def client_for(data: Path) -> ControlClient | None:
-    """A client when a node is running on ``data``, else None (work on the folder)."""
-    return ControlClient(data) if node_running(data) else None
+    """A client when a node answers on ``data``, else None (read the folder directly)."""
+    return ControlClient(data) if answering(data) else None

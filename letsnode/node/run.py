@@ -51,7 +51,7 @@ async def run_node(
 
     if not (data / DB_NAME).exists():
         Community.open(data)  # raises the error that says how to create one
-    with hold_folder(data):
+    async with hold_folder(data):
         node = Node.open(data)
         pool: VerifyPool | None = None
         fed_db = None

@@ -152,6 +152,13 @@ class LedgerStore:
             for tid, role, amount, state, created, ended in rows
         ]
 
+    def admission(self, handle: str) -> tuple[bytes, int] | None:
+        """The key ``handle`` was admitted with and the seq of its admission, if it was."""
+        row = self.conn.execute(
+            "SELECT key, admitted_seq FROM accounts WHERE handle = ?", (handle,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), int(row[1]))
+
     def entry_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM log").fetchone()[0])
 

@@ -27,6 +27,7 @@ from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
+from letsnode.core.errors import InvalidInput
 from letsnode.net.libp2p.peers import OnPeer, Peers
 from letsnode.net.libp2p.transport import Libp2pTransport
 from letsnode.net.peerid import (
@@ -95,7 +96,7 @@ async def open_libp2p_transport(
     On exit the host, its connections, listeners and pubsub services are all closed.
     """
     key_pair = key_pair_from_seed(seed)
-    listen_addrs = [multiaddr.Multiaddr(addr) for addr in listen]
+    listen_addrs = [_listen_addr(addr) for addr in listen]
     host = new_host(
         key_pair=key_pair,
         # Only Noise and Yamux: new_host's defaults also offer TLS, SECIO, *plaintext* and mplex.
@@ -176,6 +177,15 @@ async def open_libp2p_transport(
                 await host.close()
     if body_error is not None:
         raise body_error
+
+
+def _listen_addr(addr: str) -> multiaddr.Multiaddr:
+    try:
+        return multiaddr.Multiaddr(addr)
+    except Exception as exc:  # multiaddr's parse errors have no common base we can name
+        raise InvalidInput(
+            f"listen address {addr!r} is not a multiaddr such as /ip4/127.0.0.1/tcp/4001: {exc}"
+        ) from None
 
 
 def _configure_swarm(swarm: Swarm) -> None:
