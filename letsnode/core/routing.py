@@ -10,11 +10,16 @@ X is at least ``a`` converted to Y's units.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from letsnode.core.errors import LedgerRefusal
 from letsnode.core.wire.adverts import Advert
 from letsnode.core.wire.lines import convert
+
+# Enough for a federation of every community of a region; a flood of adverts from fresh
+# keys cannot grow the table past it.
+MAX_ADVERTS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +32,37 @@ class Hop:
 
 
 class RoutingTable:
-    """The latest advert of each community; newer replaces older, never the reverse."""
+    """The latest advert of each community; newer replaces older, never the reverse.
 
-    def __init__(self) -> None:
-        self.adverts: dict[bytes, Advert] = {}
+    At most ``max_adverts`` communities are held: past that, the one heard from least
+    recently goes first, unless ``keep`` says to keep it (this node, its line partners).
+    Recency is when an advert *arrived*, not the time it claims, which its sender chooses;
+    a community that still advertises (every few seconds) is soon heard from again.
+    """
+
+    def __init__(
+        self, max_adverts: int = MAX_ADVERTS, keep: Callable[[bytes], bool] = lambda _: False
+    ) -> None:
+        self.adverts: dict[bytes, Advert] = {}  # least recently received first
+        self.max_adverts = max_adverts
+        self.keep = keep
 
     def add(self, advert: Advert) -> bool:
         old = self.adverts.get(advert.community_id)
         if old is not None and old.timestamp_ms >= advert.timestamp_ms:
             return False
-        self.adverts[advert.community_id] = advert
+        self.put(advert)
         return True
+
+    def put(self, advert: Advert) -> None:
+        """Hold ``advert`` as the latest of its community (our own, or a checked newer one)."""
+        self.adverts.pop(advert.community_id, None)
+        self.adverts[advert.community_id] = advert
+        if len(self.adverts) > self.max_adverts:
+            for community_id in self.adverts:
+                if community_id != advert.community_id and not self.keep(community_id):
+                    del self.adverts[community_id]
+                    break
 
     def by_short(self, short: str) -> list[Advert]:
         return sorted(

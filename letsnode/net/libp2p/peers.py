@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 OnPeer = Callable[[bytes, list[str]], None]
 
+# Peers that merely connected (not dialled by us, not partners) are remembered, in memory
+# only, up to this many: the least recently met goes first, so strangers with fresh keys
+# cannot grow the book without bound.
+MAX_MET = 256
+MAX_ADDRS_PER_PEER = 8
 _BACKOFF_JITTER = 0.2  # each wait is the nominal delay ±20 %, so restarts do not stampede
 _IDENTIFY_POLL_SECONDS = 0.02
 
@@ -83,11 +88,20 @@ class Peers:
         return any(not conn.is_closed for conn in self._swarm.get_connections(peer_id))
 
     def remember(self, peer_id: ID, addrs: list[str], *, keep_connected: bool = False) -> None:
-        known = self._known.setdefault(peer_id, _KnownPeer(addrs=[]))
-        known.addrs = list(dict.fromkeys([*addrs, *known.addrs]))
+        known = self._known.pop(peer_id, None) or _KnownPeer(addrs=[])
+        self._known[peer_id] = known  # most recently met last
+        known.addrs = list(dict.fromkeys([*addrs, *known.addrs]))[:MAX_ADDRS_PER_PEER]
         if keep_connected and not known.keep_connected:
             known.keep_connected = True
             self._nursery.start_soon(self._keep_connected, peer_id)
+        self._forget_strangers()
+
+    def _forget_strangers(self) -> None:
+        met = [p for p, k in self._known.items() if not k.keep_connected]
+        for peer_id in met[: max(0, len(met) - MAX_MET)]:
+            if not self.is_connected(peer_id):
+                del self._known[peer_id]
+                self._dial_locks.pop(peer_id, None)
 
     async def ensure_connected(self, peer_id: ID) -> None:
         if self.is_connected(peer_id):
