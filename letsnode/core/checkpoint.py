@@ -240,7 +240,7 @@ def _account(row: Wire) -> Account:
     if kind not in ACCOUNT_KINDS:
         raise DecodeError(f"account kind {kind!r} is not known")
     check_limits(floor, ceiling)
-    Status(handle, status)
+    Status.from_wire([Status.KIND, handle, status])
     balance = check_int64(expect_int(f[6], "balance"), "balance")
     numbers = [expect_int(f[i], what) for i, what in ((7, "nonce"), (8, "held"), (9, "held"))]
     if min(numbers) < 0:
