@@ -154,6 +154,16 @@ OLD_ORDER: dict[type, Callable[[Any], list[Any]]] = {
 # -- the properties ----------------------------------------------------------------------
 
 
+def drawn(cls: type, data: Any) -> tuple[Any, list[Any]]:
+    """A value of ``cls`` and its wire fields after the prefix (a copy, to alter)."""
+    x = data.draw(instances(cls))
+    return x, x.to_wire()[len(cls.SCHEMA.prefix) :]
+
+
+def packed(cls: type, fields: list[Any]) -> bytes:
+    return codec.pack([*cls.SCHEMA.prefix, *fields])
+
+
 def test_every_declared_type_is_covered() -> None:
     assert set(OLD_ORDER) == set(TYPES)
     assert len(TYPES) == len(set(TYPES)) == 30
@@ -183,15 +193,12 @@ def test_the_declared_order_is_the_hand_written_one(cls: type, data: Any) -> Non
 @common
 @given(data=st.data())
 def test_a_field_of_the_wrong_type_is_a_decode_error_naming_it(cls: type, data: Any) -> None:
-    x = data.draw(instances(cls))
-    wire = x.to_wire()
-    start = len(cls.SCHEMA.prefix)
-    i = data.draw(st.integers(0, len(wire) - start - 1))
+    x, fields = drawn(cls, data)
+    i = data.draw(st.integers(0, len(fields) - 1))
     spec, label = slots(cls)[i]
-    bad = list(wire)
-    bad[start + i] = data.draw(st.sampled_from(wrong_types(spec)))
+    fields[i] = data.draw(st.sampled_from(wrong_types(spec)))
     with pytest.raises(DecodeError) as err:
-        decoder(x)(codec.pack(bad))
+        decoder(x)(packed(cls, fields))
     assert label in str(err.value)
 
 
@@ -199,17 +206,13 @@ def test_a_field_of_the_wrong_type_is_a_decode_error_naming_it(cls: type, data: 
 @common
 @given(data=st.data())
 def test_a_field_just_out_of_bounds_is_a_decode_error(cls: type, data: Any) -> None:
-    x = data.draw(instances(cls))
-    wire = x.to_wire()
-    start = len(cls.SCHEMA.prefix)
+    x, fields = drawn(cls, data)
     bounded = [(i, v) for i, (spec, _) in enumerate(slots(cls)) for v in out_of_bounds(spec)]
-    if not bounded:
-        return
-    i, value = data.draw(st.sampled_from(bounded))
-    bad = list(wire)
-    bad[start + i] = value
-    with pytest.raises(DecodeError):
-        decoder(x)(codec.pack(bad))
+    if bounded:
+        i, value = data.draw(st.sampled_from(bounded))
+        fields[i] = value
+        with pytest.raises(DecodeError):
+            decoder(x)(packed(cls, fields))
 
 
 WIRE = st.recursive(
@@ -223,12 +226,9 @@ WIRE = st.recursive(
 @common
 @given(data=st.data())
 def test_any_value_in_any_field_decodes_back_to_itself_or_is_refused(cls: type, data: Any) -> None:
-    x = data.draw(instances(cls))
-    wire = x.to_wire()
-    start = len(cls.SCHEMA.prefix)
-    bad = list(wire)
-    bad[data.draw(st.integers(start, len(wire) - 1))] = data.draw(WIRE)
-    raw = codec.pack(bad)
+    x, fields = drawn(cls, data)
+    fields[data.draw(st.integers(0, len(fields) - 1))] = data.draw(WIRE)
+    raw = packed(cls, fields)
     try:
         y = decoder(x)(raw)
     except refusals(cls):
