@@ -32,7 +32,6 @@ from letsnode.core.wire.clearing import (
     sign_vote,
 )
 from letsnode.core.wire.codec import Wire, pack
-from letsnode.core.wire.codec import unpack as codec_unpack
 from letsnode.core.wire.entries import (
     ENTRY_TYPE,
     Admit,
@@ -213,8 +212,8 @@ def clear_entry_rejects() -> list[dict[str, str]]:
     pairs = [*body.votes, (keys["d"].public, sign_vote(keys["d"], body.proposal_data))]
     votes: list[Wire] = [[c, s] for c, s in body.votes]
     outsider: list[Wire] = [[c, s] for c, s in sorted(pairs)]
-    p_wire = codec_unpack(body.proposal_data)
-    assert isinstance(p_wire, list) and isinstance(p_wire[6], list)
+    p_wire = body.proposal.to_wire()
+    assert isinstance(p_wire[6], list)
     first = p_wire[6][0]
     assert isinstance(first, list) and isinstance(first[3], int)
     unbalanced = pack([*p_wire[:6], [[*first[:3], first[3] - 1], *p_wire[6][1:]]])
@@ -543,14 +542,12 @@ def _must_not_decode(decode: Any, cases: list[tuple[str, bytes]]) -> list[dict[s
 
 
 def clearing_decode_rejects() -> dict[str, list[dict[str, str]]]:
-    snapshot, _, data, _ = clearing_proposal()
+    snapshot, proposal, _, _ = clearing_proposal()
     statement = snapshot[0].statement
-    s_wire = codec_unpack(statement.encode())
-    assert isinstance(s_wire, list)
+    s_wire = statement.to_wire()
     lines = s_wire[8]
     assert isinstance(lines, list) and len(lines) >= 2
-    p_wire = codec_unpack(data)
-    assert isinstance(p_wire, list)
+    p_wire = proposal.to_wire()
     items = p_wire[6]
     assert isinstance(items, list) and len(items) >= 2
     first = items[0]

@@ -56,3 +56,8 @@ def test_deep_nesting_is_rejected():
         value = [value]
     with pytest.raises(DecodeError, match="nested"):
         unpack(msgpack.packb(value))
+
+
+def test_text_that_is_not_utf8_is_refused_as_ours():
+    with pytest.raises(LocalProtocolError, match="UTF-8"):
+        pack(["a\ud800b"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Annotated
 
 import msgpack
 
@@ -48,6 +49,8 @@ from letsnode.core.wire.entries import (
     check_limits,
 )
 from letsnode.core.wire.lines import LineTerms
+from letsnode.core.wire.schema import Message, message
+from letsnode.core.wire.specs import Hash, Int, Key
 
 CHECKPOINT_TYPE = "letsnode/checkpoint"
 DOMAIN_CHECKPOINT = b"letsnode/checkpoint/v1\x00"
@@ -61,45 +64,20 @@ class CheckpointError(LetsError):
     code = "bad_checkpoint"
 
 
+@message(
+    CHECKPOINT_TYPE,
+    version=PROTOCOL_VERSION,
+    max_size=MAX_CHECKPOINT_BYTES,
+    domain=DOMAIN_CHECKPOINT,
+)
 @dataclass(frozen=True, slots=True)
-class Checkpoint:
-    community_id: bytes
-    seq: int
-    head: bytes
-    timestamp_ms: int
-    accounts: int
-    state_digest: bytes
-
-    def encode(self) -> bytes:
-        return codec.pack(
-            [
-                CHECKPOINT_TYPE,
-                PROTOCOL_VERSION,
-                self.community_id,
-                self.seq,
-                self.head,
-                self.timestamp_ms,
-                self.accounts,
-                self.state_digest,
-            ]
-        )
-
-    @classmethod
-    def decode(cls, data: bytes) -> Checkpoint:
-        f = expect_list(codec.unpack(data, MAX_CHECKPOINT_BYTES, "checkpoint"), 8, "checkpoint")
-        if f[0] != CHECKPOINT_TYPE or f[1] != PROTOCOL_VERSION:
-            raise DecodeError(f"not a version {PROTOCOL_VERSION} checkpoint")
-        checkpoint = cls(
-            expect_bytes(f[2], "community id", KEY_BYTES),
-            expect_int(f[3], "seq"),
-            expect_bytes(f[4], "head", HASH_BYTES),
-            expect_int(f[5], "timestamp"),
-            expect_int(f[6], "account count"),
-            expect_bytes(f[7], "state digest", HASH_BYTES),
-        )
-        if checkpoint.seq < 0 or checkpoint.timestamp_ms < 0 or checkpoint.accounts < 0:
-            raise DecodeError("checkpoint numbers must not be negative")
-        return checkpoint
+class Checkpoint(Message):
+    community_id: Key
+    seq: Annotated[int, Int(min=0)]
+    head: Hash
+    timestamp_ms: Annotated[int, Int(min=0), "timestamp"]
+    accounts: Annotated[int, Int(min=0), "account count"]
+    state_digest: Hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +145,7 @@ def take_checkpoint(ledger: Ledger, key: SigningKey) -> SignedCheckpoint:
         len(ledger.accounts),
         state_digest(state),
     )
-    data = checkpoint.encode()
-    return SignedCheckpoint(data, key.sign(DOMAIN_CHECKPOINT, data), state)
+    return SignedCheckpoint(*checkpoint.signed_parts(key), state)
 
 
 def open_checkpoint(genesis: Genesis, signed: SignedCheckpoint) -> tuple[Checkpoint, State]:
@@ -240,7 +217,7 @@ def _account(row: Wire) -> Account:
     if kind not in ACCOUNT_KINDS:
         raise DecodeError(f"account kind {kind!r} is not known")
     check_limits(floor, ceiling)
-    Status(handle, status)
+    Status.from_wire([Status.KIND, handle, status])
     balance = check_int64(expect_int(f[6], "balance"), "balance")
     numbers = [expect_int(f[i], what) for i, what in ((7, "nonce"), (8, "held"), (9, "held"))]
     if min(numbers) < 0:

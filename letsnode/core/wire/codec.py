@@ -45,9 +45,11 @@ def pack(value: Wire) -> bytes:
     """Encode ``value`` canonically. Raises LocalProtocolError for values outside the rules."""
     try:
         _check(value)
+        return bytes(msgpack.packb(value, use_bin_type=True))
     except DecodeError as err:
         raise LocalProtocolError(f"cannot encode: {err}") from None
-    return bytes(msgpack.packb(value, use_bin_type=True))
+    except UnicodeEncodeError:
+        raise LocalProtocolError("cannot encode: text that is not valid UTF-8") from None
 
 
 def unpack(data: bytes, max_size: int = DEFAULT_MAX_SIZE, what: str = "message") -> Wire:

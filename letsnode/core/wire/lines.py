@@ -20,19 +20,22 @@ arrive, so no hop ever credits more than it was paid).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Annotated
 
-from letsnode.core.amounts import check_int64
-from letsnode.core.crypto import KEY_BYTES, SigningKey, is_valid_signature
-from letsnode.core.errors import BadSignature, DecodeError, InvalidInput
+from letsnode.core.crypto import SigningKey, is_valid_signature
+from letsnode.core.errors import BadSignature, InvalidInput
 from letsnode.core.names import check_slug
-from letsnode.core.wire import codec
-from letsnode.core.wire.codec import (
-    expect_bytes,
-    expect_int,
-    expect_list,
-    expect_opt_int,
-    expect_str,
-    validated,
+from letsnode.core.wire.schema import Message, Struct, message, struct
+from letsnode.core.wire.specs import (
+    Bin,
+    Bytes,
+    Ceiling,
+    Derived,
+    Floor,
+    Handle,
+    Int,
+    Key,
+    OptSig,
 )
 
 LINE_TYPE = "letsnode/line"
@@ -41,6 +44,10 @@ LINE_ID_BYTES = 16
 MAX_LINE_BYTES = 512
 LINE_PREFIX = "line-"
 TRANSIT = "transit"
+
+LineId = Annotated[bytes, Bin(LINE_ID_BYTES), "line id"]
+Rate = Annotated[int, Int(1, 1_000_000)]
+ShortName = Annotated[Handle, "short name"]
 
 
 def line_handle(partner_short: str) -> str:
@@ -53,49 +60,27 @@ def convert(amount: int, num: int, den: int) -> int:
     return amount * num // den
 
 
+@message(LINE_TYPE, max_size=MAX_LINE_BYTES, domain=DOMAIN_LINE, what="line terms")
 @dataclass(frozen=True, slots=True)
-class LineTerms:
-    line_id: bytes
-    version: int
-    a_id: bytes
-    a_short: str
-    b_id: bytes
-    b_short: str
-    rate_num: int
-    rate_den: int
-    a_floor: int
-    a_ceiling: int | None
-    b_floor: int
-    b_ceiling: int | None
+class LineTerms(Message):
+    line_id: LineId
+    version: Annotated[int, Int(min=1)]
+    a_id: Key
+    a_short: ShortName
+    b_id: Key
+    b_short: ShortName
+    rate_num: Annotated[Rate, "rate numerator"]
+    rate_den: Annotated[Rate, "rate denominator"]
+    a_floor: Floor
+    a_ceiling: Ceiling
+    b_floor: Floor
+    b_ceiling: Ceiling
 
     def __post_init__(self) -> None:
-        if len(self.line_id) != LINE_ID_BYTES:
-            raise InvalidInput(f"a line id is {LINE_ID_BYTES} bytes")
-        if self.version < 1:
-            raise InvalidInput("a line's version starts at 1")
-        for key in (self.a_id, self.b_id):
-            if len(key) != KEY_BYTES:
-                raise InvalidInput("a line joins two 32-byte community ids")
         if self.a_id == self.b_id:
             raise InvalidInput("a community cannot open a line with itself")
-        check_slug(self.a_short, "short name")
-        check_slug(self.b_short, "short name")
-        for value, what in ((self.rate_num, "rate numerator"), (self.rate_den, "rate denominator")):
-            check_int64(value, what)
-            if not 1 <= value <= 1_000_000:
-                raise InvalidInput(f"{what} must be from 1 to 1000000, got {value}")
-        for floor, ceiling, side in (
-            (self.a_floor, self.a_ceiling, "a"),
-            (self.b_floor, self.b_ceiling, "b"),
-        ):
-            check_int64(floor, f"{side} floor")
-            if floor > 0:
-                raise InvalidInput(f"the {side} side's floor must be zero or negative")
-            if ceiling is None:
-                raise InvalidInput("a line's limits are finite: give both ceilings")
-            check_int64(ceiling, f"{side} ceiling")
-            if ceiling < 0:
-                raise InvalidInput(f"the {side} side's ceiling must be zero or positive")
+        if self.a_ceiling is None or self.b_ceiling is None:
+            raise InvalidInput("a line's limits are finite: give both ceilings")
 
     # -- views from one side ------------------------------------------------------------
 
@@ -143,66 +128,25 @@ class LineTerms:
             moved = self.b_floor >= old.b_floor and (self.a_ceiling or 0) <= (old.a_ceiling or 0)
         return same == old and moved
 
-    # -- wire ---------------------------------------------------------------------------
-
-    def encode(self) -> bytes:
-        return codec.pack(
-            [
-                LINE_TYPE,
-                1,
-                self.line_id,
-                self.version,
-                self.a_id,
-                self.a_short,
-                self.b_id,
-                self.b_short,
-                self.rate_num,
-                self.rate_den,
-                self.a_floor,
-                self.a_ceiling,
-                self.b_floor,
-                self.b_ceiling,
-            ]
-        )
-
-    @classmethod
-    def decode(cls, data: bytes) -> LineTerms:
-        f = expect_list(codec.unpack(data, MAX_LINE_BYTES, "line terms"), 14, "line terms")
-        if f[0] != LINE_TYPE or f[1] != 1:
-            raise DecodeError(f"not version 1 line terms: {f[0]!r} {f[1]!r}")
-        return validated(
-            lambda: cls(
-                expect_bytes(f[2], "line id", LINE_ID_BYTES),
-                expect_int(f[3], "version"),
-                expect_bytes(f[4], "a id", KEY_BYTES),
-                expect_str(f[5], "a short"),
-                expect_bytes(f[6], "b id", KEY_BYTES),
-                expect_str(f[7], "b short"),
-                expect_int(f[8], "rate numerator"),
-                expect_int(f[9], "rate denominator"),
-                expect_int(f[10], "a floor"),
-                expect_opt_int(f[11], "a ceiling"),
-                expect_int(f[12], "b floor"),
-                expect_opt_int(f[13], "b ceiling"),
-            )
-        )
-
     def sign(self, key: SigningKey) -> bytes:
-        return key.sign(DOMAIN_LINE, self.encode())
+        """Side ``key``'s signature of these terms."""
+        return self.signed_parts(key)[1]
 
 
+@struct()
 @dataclass(frozen=True, slots=True)
-class SignedLine:
+class SignedLine(Struct):
     """Line terms with the signatures of side A and side B (one may be missing)."""
 
-    data: bytes
-    sig_a: bytes | None
-    sig_b: bytes | None
-    terms: LineTerms
+    data: Annotated[Bytes, "line terms"]
+    sig_a: Annotated[OptSig, "signature a"]
+    sig_b: Annotated[OptSig, "signature b"]
+    terms: Annotated[LineTerms, Derived("data", LineTerms.decode)]
 
     @classmethod
     def from_parts(cls, data: bytes, sig_a: bytes | None, sig_b: bytes | None) -> SignedLine:
-        return cls(data, sig_a, sig_b, LineTerms.decode(data))
+        """Decode line terms and their signatures (DecodeError if malformed)."""
+        return cls.from_wire([data, sig_a, sig_b])
 
     def signers(self) -> list[bytes]:
         """The community ids whose signatures verify; raise BadSignature on a bad one."""

@@ -12,29 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Annotated
 
 import msgpack
 
-from letsnode.core.crypto import HASH_BYTES, KEY_BYTES
 from letsnode.core.errors import DecodeError
 from letsnode.core.wire import codec
 from letsnode.core.wire.codec import expect_bytes, expect_int, expect_list
 from letsnode.core.wire.entries import MAX_ENTRY_BYTES, PROTOCOL_VERSION
+from letsnode.core.wire.schema import Message, message
+from letsnode.core.wire.specs import Hash, Int, Key
 
 LOG_TYPE = "letsnode/log"
 MAX_RECORD_BYTES = MAX_ENTRY_BYTES + 128
 
 
+@message(LOG_TYPE, version=PROTOCOL_VERSION, max_size=MAX_RECORD_BYTES, what="log header")
 @dataclass(frozen=True, slots=True)
-class LogHeader:
-    community_id: bytes
-    entry_count: int
-    head: bytes
-
-    def encode(self) -> bytes:
-        return codec.pack(
-            [LOG_TYPE, PROTOCOL_VERSION, self.community_id, self.entry_count, self.head]
-        )
+class LogHeader(Message):
+    community_id: Key
+    entry_count: Annotated[int, Int(min=0)]
+    head: Annotated[Hash, "head hash"]
 
 
 def encode_record(data: bytes, signature: bytes) -> bytes:
@@ -106,15 +104,6 @@ class LogReader:
     def _header(value: object) -> LogHeader:
         if not isinstance(value, list) or not value or value[0] != LOG_TYPE:
             raise DecodeError("not a letsnode log (the header is missing)")
-        f = expect_list(value, 5, "log header")
-        version = expect_int(f[1], "log version")
-        if version != PROTOCOL_VERSION:
-            raise DecodeError(f"log version {version} is not supported")
-        count = expect_int(f[3], "entry count")
-        if count < 0:
-            raise DecodeError("entry count must not be negative")
-        return LogHeader(
-            expect_bytes(f[2], "community id", KEY_BYTES),
-            count,
-            expect_bytes(f[4], "head hash", HASH_BYTES),
-        )
+        if len(value) > 1 and expect_int(value[1], "log version") != PROTOCOL_VERSION:
+            raise DecodeError(f"log version {value[1]} is not supported")
+        return LogHeader.from_wire(value)

@@ -27,20 +27,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Self
+from typing import Annotated, Literal, get_args
 
-from letsnode.core.amounts import check_int64
-from letsnode.core.crypto import KEY_BYTES, SigningKey, is_valid_signature
-from letsnode.core.errors import BadSignature, DecodeError, InvalidInput
-from letsnode.core.names import MEMO_MAX, check_slug, check_text
-from letsnode.core.wire import codec
-from letsnode.core.wire.codec import (
-    Wire,
-    expect_bytes,
-    expect_int,
-    expect_list,
-    expect_str,
-    validated,
+from letsnode.core.crypto import SigningKey, is_valid_signature
+from letsnode.core.errors import BadSignature, InvalidInput
+from letsnode.core.wire.schema import Message, message
+from letsnode.core.wire.specs import (
+    Array,
+    Bin,
+    Bytes,
+    Handle,
+    Int,
+    Int64,
+    Key,
+    Memo,
+    Positive,
+    Text,
 )
 
 TRANSFER_ID_BYTES = 16
@@ -56,7 +58,14 @@ DOMAIN_DECISION = b"letsnode/decision/v1\x00"
 DOMAIN_REJECT = b"letsnode/reject/v1\x00"
 DOMAIN_PREIMAGE = b"letsnode/preimage/v1\x00"
 
-OUTCOMES = ("fulfilled", "expired", "rejected")
+Outcome = Literal["fulfilled", "expired", "rejected"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+TransferId = Annotated[bytes, Bin(TRANSFER_ID_BYTES), "transfer id"]
+Condition = Annotated[bytes, Bin(CONDITION_BYTES)]
+Preimage = Annotated[bytes, Bin(32)]
+Expiry = Annotated[Int64, "expiry"]
+Payee = Annotated[Handle, "payee"]
 
 
 def condition_of(preimage: bytes) -> bytes:
@@ -70,43 +79,18 @@ def preimage_for(node_seed: bytes, transfer_id: bytes) -> bytes:
 
 
 def check_transfer_id(value: bytes) -> bytes:
-    if len(value) != TRANSFER_ID_BYTES:
+    if not isinstance(value, bytes) or len(value) != TRANSFER_ID_BYTES:
         raise InvalidInput(f"a transfer id is {TRANSFER_ID_BYTES} bytes")
     return value
 
 
-def _amount(value: int) -> int:
-    check_int64(value, "amount")
-    if value <= 0:
-        raise InvalidInput(f"amount must be greater than zero, got {value}")
-    return value
+class _Signed(Message):
+    """Signing and verifying for the message classes below."""
 
-
-class _Signed:
-    """Shared encode/sign/verify for the message classes below."""
-
-    TYPE: str
-    DOMAIN: bytes
-    FIELDS: int
-
-    def fields(self) -> list[Wire]:
-        raise NotImplementedError
-
-    def encode(self) -> bytes:
-        return codec.pack([self.TYPE, 1, *self.fields()])
+    __slots__ = ()
 
     def sign(self, key: SigningKey) -> tuple[bytes, bytes]:
-        data = self.encode()
-        return data, key.sign(self.DOMAIN, data)
-
-    @classmethod
-    def unpack_fields(cls, data: bytes) -> list[Wire]:
-        f = expect_list(
-            codec.unpack(data, MAX_TRANSFER_MESSAGE, cls.TYPE), cls.FIELDS + 2, cls.TYPE
-        )
-        if f[0] != cls.TYPE or f[1] != 1:
-            raise DecodeError(f"not a version 1 {cls.TYPE}: {f[0]!r} {f[1]!r}")
-        return f[2:]
+        return self.signed_parts(key)
 
     @classmethod
     def verify(cls, key: bytes, data: bytes, signature: bytes) -> None:
@@ -114,228 +98,74 @@ class _Signed:
             raise BadSignature(f"{cls.TYPE}: signature does not verify")
 
 
+@message("letsnode/remote-order", max_size=MAX_TRANSFER_MESSAGE, domain=DOMAIN_REMOTE_ORDER)
 @dataclass(frozen=True, slots=True)
 class RemoteOrder(_Signed):
     """A member's order to pay a member of another community."""
 
-    TYPE = "letsnode/remote-order"
-    DOMAIN = DOMAIN_REMOTE_ORDER
-    FIELDS = 7
-    community_id: bytes
-    payer: str
-    payee_community: bytes
-    payee_handle: str
-    amount: int
-    nonce: int
-    memo: str
+    community_id: Key
+    payer: Handle
+    payee_community: Key
+    payee_handle: Payee
+    amount: Positive
+    nonce: Positive
+    memo: Memo
 
     def __post_init__(self) -> None:
-        if len(self.community_id) != KEY_BYTES or len(self.payee_community) != KEY_BYTES:
-            raise InvalidInput("community ids are 32 bytes")
         if self.community_id == self.payee_community:
             raise InvalidInput("a remote order pays a member of another community")
-        check_slug(self.payer, "payer")
-        check_slug(self.payee_handle, "payee")
-        _amount(self.amount)
-        check_int64(self.nonce, "nonce")
-        if self.nonce <= 0:
-            raise InvalidInput("nonce must be greater than zero")
-        check_text(self.memo, "memo", MEMO_MAX, allow_empty=True)
-
-    def fields(self) -> list[Wire]:
-        return [
-            self.community_id,
-            self.payer,
-            self.payee_community,
-            self.payee_handle,
-            self.amount,
-            self.nonce,
-            self.memo,
-        ]
-
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        f = cls.unpack_fields(data)
-        return validated(
-            lambda: cls(
-                expect_bytes(f[0], "community id", KEY_BYTES),
-                expect_str(f[1], "payer"),
-                expect_bytes(f[2], "payee community", KEY_BYTES),
-                expect_str(f[3], "payee"),
-                expect_int(f[4], "amount"),
-                expect_int(f[5], "nonce"),
-                expect_str(f[6], "memo"),
-            )
-        )
 
 
+@message("letsnode/invoice", max_size=MAX_TRANSFER_MESSAGE, domain=DOMAIN_INVOICE)
 @dataclass(frozen=True, slots=True)
 class Invoice(_Signed):
     """The payee node's promise: it will reveal the preimage of ``condition``."""
 
-    TYPE = "letsnode/invoice"
-    DOMAIN = DOMAIN_INVOICE
-    FIELDS = 4
-    transfer_id: bytes
-    payee_community: bytes
-    payee_handle: str
-    condition: bytes
-
-    def __post_init__(self) -> None:
-        check_transfer_id(self.transfer_id)
-        if len(self.payee_community) != KEY_BYTES or len(self.condition) != CONDITION_BYTES:
-            raise InvalidInput("invoice: bad community id or condition length")
-        check_slug(self.payee_handle, "payee")
-
-    def fields(self) -> list[Wire]:
-        return [self.transfer_id, self.payee_community, self.payee_handle, self.condition]
-
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        f = cls.unpack_fields(data)
-        return validated(
-            lambda: cls(
-                expect_bytes(f[0], "transfer id"),
-                expect_bytes(f[1], "payee community"),
-                expect_str(f[2], "payee"),
-                expect_bytes(f[3], "condition"),
-            )
-        )
+    transfer_id: TransferId
+    payee_community: Key
+    payee_handle: Payee
+    condition: Condition
 
 
+@message("letsnode/prepare", max_size=MAX_TRANSFER_MESSAGE, domain=DOMAIN_PREPARE)
 @dataclass(frozen=True, slots=True)
 class Prepare(_Signed):
     """One leg's offer: hold ``amount`` (receiver's units) until ``expiry_ms``."""
 
-    TYPE = "letsnode/prepare"
-    DOMAIN = DOMAIN_PREPARE
-    FIELDS = 11
-    transfer_id: bytes
-    hop: int
-    line_id: bytes
-    amount: int
-    condition: bytes
-    expiry_ms: int
-    route: tuple[bytes, ...]
-    origin: str
-    memo: str
-    invoice: bytes
-    invoice_signature: bytes
-
-    def __post_init__(self) -> None:
-        check_transfer_id(self.transfer_id)
-        if not 0 <= self.hop < MAX_HOPS_LIMIT:
-            raise InvalidInput(f"hop {self.hop} is out of range")
-        if len(self.line_id) != 16 or len(self.condition) != CONDITION_BYTES:
-            raise InvalidInput("prepare: bad line id or condition length")
-        _amount(self.amount)
-        check_int64(self.expiry_ms, "expiry")
-        if len(self.route) >= MAX_HOPS_LIMIT or any(len(r) != KEY_BYTES for r in self.route):
-            raise InvalidInput("prepare: the route is too long or malformed")
-        check_text(self.origin, "origin", ADDRESS_MAX)
-        check_text(self.memo, "memo", MEMO_MAX, allow_empty=True)
-
-    def fields(self) -> list[Wire]:
-        return [
-            self.transfer_id,
-            self.hop,
-            self.line_id,
-            self.amount,
-            self.condition,
-            self.expiry_ms,
-            list(self.route),
-            self.origin,
-            self.memo,
-            self.invoice,
-            self.invoice_signature,
-        ]
-
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        f = cls.unpack_fields(data)
-        route = f[6]
-        if not isinstance(route, list):
-            raise DecodeError("prepare: route must be an array")
-        return validated(
-            lambda: cls(
-                expect_bytes(f[0], "transfer id"),
-                expect_int(f[1], "hop"),
-                expect_bytes(f[2], "line id"),
-                expect_int(f[3], "amount"),
-                expect_bytes(f[4], "condition"),
-                expect_int(f[5], "expiry"),
-                tuple(expect_bytes(r, "route entry", KEY_BYTES) for r in route),
-                expect_str(f[7], "origin"),
-                expect_str(f[8], "memo"),
-                expect_bytes(f[9], "invoice"),
-                expect_bytes(f[10], "invoice signature"),
-            )
-        )
+    transfer_id: TransferId
+    hop: Annotated[int, Int(0, MAX_HOPS_LIMIT - 1)]
+    line_id: Annotated[bytes, Bin(16), "line id"]
+    amount: Positive
+    condition: Condition
+    expiry_ms: Expiry
+    route: Annotated[tuple[Key, ...], Array(max=MAX_HOPS_LIMIT - 1)]
+    origin: Annotated[str, Text(ADDRESS_MAX)]
+    memo: Memo
+    invoice: Bytes
+    invoice_signature: Bytes
 
 
+@message("letsnode/decision", max_size=MAX_TRANSFER_MESSAGE, domain=DOMAIN_DECISION)
 @dataclass(frozen=True, slots=True)
 class Decision(_Signed):
     """The upstream node's outcome for one leg; ``preimage`` is set when fulfilled."""
 
-    TYPE = "letsnode/decision"
-    DOMAIN = DOMAIN_DECISION
-    FIELDS = 4
-    transfer_id: bytes
-    hop: int
-    outcome: str
-    preimage: bytes
+    transfer_id: TransferId
+    hop: Int64
+    outcome: Outcome
+    preimage: Bytes
 
     def __post_init__(self) -> None:
-        check_transfer_id(self.transfer_id)
-        if self.outcome not in OUTCOMES:
-            raise InvalidInput(f"outcome {self.outcome!r} is not one of {OUTCOMES}")
         if (self.outcome == "fulfilled") != (len(self.preimage) == 32):
             raise InvalidInput("a fulfilled decision carries the 32-byte preimage, others none")
 
-    def fields(self) -> list[Wire]:
-        return [self.transfer_id, self.hop, self.outcome, self.preimage]
 
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        f = cls.unpack_fields(data)
-        return validated(
-            lambda: cls(
-                expect_bytes(f[0], "transfer id"),
-                expect_int(f[1], "hop"),
-                expect_str(f[2], "outcome"),
-                expect_bytes(f[3], "preimage"),
-            )
-        )
-
-
+@message("letsnode/reject", max_size=MAX_TRANSFER_MESSAGE, domain=DOMAIN_REJECT)
 @dataclass(frozen=True, slots=True)
 class Reject(_Signed):
     """The downstream node refuses a prepare (it never reveals the preimage for it)."""
 
-    TYPE = "letsnode/reject"
-    DOMAIN = DOMAIN_REJECT
-    FIELDS = 4
-    transfer_id: bytes
-    hop: int
-    code: str
-    message: str
-
-    def __post_init__(self) -> None:
-        check_transfer_id(self.transfer_id)
-        check_text(self.code, "reject code", 40)
-        check_text(self.message, "reject message", 300, allow_empty=True)
-
-    def fields(self) -> list[Wire]:
-        return [self.transfer_id, self.hop, self.code, self.message]
-
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        f = cls.unpack_fields(data)
-        return validated(
-            lambda: cls(
-                expect_bytes(f[0], "transfer id"),
-                expect_int(f[1], "hop"),
-                expect_str(f[2], "code"),
-                expect_str(f[3], "message"),
-            )
-        )
+    transfer_id: TransferId
+    hop: Int64
+    code: Annotated[str, Text(40), "reject code"]
+    message: Annotated[str, Text(300, empty=True), "reject message"]
