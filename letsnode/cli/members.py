@@ -16,7 +16,7 @@ from letsnode.community.keystore import read_key, write_new_key
 from letsnode.core.amounts import parse_decimal
 from letsnode.core.errors import InvalidInput
 from letsnode.core.names import check_slug
-from letsnode.core.wire.entries import ACCOUNT_KINDS
+from letsnode.core.wire.entries import ACCOUNT_KINDS, AccountStatus, account_kind
 from letsnode.node.control import ControlClient, ControlError, NodeBusy, writer
 
 
@@ -59,7 +59,7 @@ def member_add(
             seq = c.admit(
                 handle,
                 key=key,
-                kind=kind,
+                kind=account_kind(kind),
                 floor=floor,
                 ceiling=ceiling,
                 default_ceiling=ceiling_text is None,
@@ -187,7 +187,7 @@ def member_limits(obj: Context, handle: str, floor_text: str, ceiling_text: str)
         )
 
 
-def status_command(name: str, status: str, help_text: str) -> None:
+def status_command(name: str, status: AccountStatus, help_text: str) -> None:
     @member.command(name, help=help_text)
     @click.argument("handle")
     @pass_ctx

@@ -24,6 +24,8 @@ from letsnode.core.names import check_slug
 from letsnode.core.rules.ledger import Ledger
 from letsnode.core.rules.state import Account
 from letsnode.core.wire.entries import (
+    AccountKind,
+    AccountStatus,
     Admit,
     Body,
     Entry,
@@ -150,7 +152,7 @@ class Community:
         handle: str,
         *,
         key: bytes | None = None,
-        kind: str = "member",
+        kind: AccountKind = "member",
         floor: int | None = None,
         ceiling: int | None = None,
         default_ceiling: bool = True,
@@ -176,7 +178,7 @@ class Community:
     def set_limits(self, handle: str, floor: int, ceiling: int | None) -> Entry:
         return self.commit(Limits(handle, floor, ceiling))
 
-    def set_status(self, handle: str, status: str) -> Entry:
+    def set_status(self, handle: str, status: AccountStatus) -> Entry:
         return self.commit(Status(handle, status))
 
     def member_key(self, handle: str) -> SigningKey:

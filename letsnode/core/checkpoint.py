@@ -38,18 +38,19 @@ from letsnode.core.names import check_slug
 from letsnode.core.rules.ledger import Ledger
 from letsnode.core.rules.state import Account, HoldState, LineState
 from letsnode.core.wire import codec
+from letsnode.core.wire.bodies import Role
 from letsnode.core.wire.codec import Wire, expect_bytes, expect_int, expect_list, expect_str
 from letsnode.core.wire.entries import (
-    ACCOUNT_KINDS,
     GENESIS_PREV,
     PROTOCOL_VERSION,
+    AccountKind,
+    AccountStatus,
     Entry,
     Genesis,
-    Status,
     check_limits,
 )
 from letsnode.core.wire.lines import LineTerms
-from letsnode.core.wire.schema import Message, message
+from letsnode.core.wire.schema import Message, message, reader
 from letsnode.core.wire.specs import Hash, Int, Key
 
 CHECKPOINT_TYPE = "letsnode/checkpoint"
@@ -209,20 +210,22 @@ def _account(row: Wire) -> Account:
     f = expect_list(row, 10, "checkpoint account")
     handle = expect_str(f[0], "handle")
     key = expect_bytes(f[1], "key", KEY_BYTES)
-    kind = expect_str(f[2], "kind")
+    kind: AccountKind = _read_kind(f[2])
     floor = expect_int(f[3], "floor")
     ceiling = None if f[4] is None else expect_int(f[4], "ceiling")
-    status = expect_str(f[5], "status")
+    status: AccountStatus = _read_status(f[5])
     check_slug(handle)
-    if kind not in ACCOUNT_KINDS:
-        raise DecodeError(f"account kind {kind!r} is not known")
     check_limits(floor, ceiling)
-    Status.from_wire([Status.KIND, handle, status])
     balance = check_int64(expect_int(f[6], "balance"), "balance")
     numbers = [expect_int(f[i], what) for i, what in ((7, "nonce"), (8, "held"), (9, "held"))]
     if min(numbers) < 0:
         raise DecodeError("nonces and held amounts must not be negative")
     return Account(handle, key, kind, floor, ceiling, status, balance, *numbers)
+
+
+_read_kind = reader(AccountKind, "account kind")
+_read_status = reader(AccountStatus, "account status")
+_read_role = reader(Role, "hold role")
 
 
 def _hold(row: Wire) -> HoldState:
@@ -231,7 +234,7 @@ def _hold(row: Wire) -> HoldState:
         raise DecodeError("a hold's revealed flag must be a boolean")
     return HoldState(
         expect_bytes(f[0], "transfer id"),
-        expect_str(f[1], "role"),
+        _read_role(f[1]),
         expect_str(f[2], "debit"),
         expect_str(f[3], "credit"),
         expect_int(f[4], "amount"),

@@ -21,6 +21,7 @@ import click
 from letsnode.community.folder import Community
 from letsnode.core.amounts import parse_amount, parse_decimal
 from letsnode.core.errors import LetsError
+from letsnode.core.wire.entries import AccountKind
 from letsnode.core.wire.transfers import RemoteOrder
 from letsnode.demo.seed import invites
 from letsnode.demo.seed import seed as seed_valencia
@@ -84,15 +85,15 @@ def seed_town(folder: Path, town: Town) -> None:
     )
     try:
         for m in town.members:
-            kind = "issuer" if m.handle == "municipality" else "member"
+            kind: AccountKind = "issuer" if m.handle == "municipality" else "member"
             floor = None if m.floor is None else parse_decimal(m.floor, 2)
             c.admit(m.handle, kind=kind, floor=floor, default_ceiling=kind == "member")
     finally:
         c.close()
     node = Node.open(folder)
     try:
-        for handle, kind, category, title, text in town.listings:
-            node.web.add_listing(handle, kind, category, title, text, "", node.clock())
+        for handle, listing_kind, category, title, text in town.listings:
+            node.web.add_listing(handle, listing_kind, category, title, text, "", node.clock())
     finally:
         node.close()
 

@@ -26,7 +26,16 @@ from letsnode.core.crypto import SigningKey
 from letsnode.core.rules.ledger import Ledger
 from letsnode.core.rules.state import Account
 from letsnode.core.wire.bodies import Release, Settle
-from letsnode.core.wire.entries import Admit, Body, Entry, Genesis, Limits, Payment, SignedOrder
+from letsnode.core.wire.entries import (
+    AccountStatus,
+    Admit,
+    Body,
+    Entry,
+    Genesis,
+    Limits,
+    Payment,
+    SignedOrder,
+)
 from letsnode.core.wire.entries import Status as StatusBody
 from letsnode.node.events import Broadcast, entry_event
 from letsnode.node.joins import Joins
@@ -143,7 +152,7 @@ class Node:
         body = Limits(handle, floor, ceiling)
         return await self._commit(body, lambda: self.community.set_limits(handle, floor, ceiling))
 
-    async def set_status(self, handle: str, status: str) -> Entry:
+    async def set_status(self, handle: str, status: AccountStatus) -> Entry:
         body = StatusBody(handle, status)
         return await self._commit(body, lambda: self.community.set_status(handle, status))
 

@@ -14,6 +14,7 @@ from letsnode.audit.report import audit_json
 from letsnode.audit.runner import audit_path
 from letsnode.core.amounts import parse_decimal
 from letsnode.core.errors import InvalidInput, NotFound
+from letsnode.core.wire.entries import account_status
 from letsnode.views import shapes
 from letsnode.web.common import json_body, node_of, ok, steward, text_field
 from letsnode.web.wallet import account_view
@@ -83,9 +84,10 @@ async def set_limits(request: Request) -> Response:
 
 async def set_status(request: Request) -> Response:
     steward(request)
-    status = text_field(await json_body(request), "status")
-    if status not in ("active", "frozen"):
+    text = text_field(await json_body(request), "status")
+    if text not in ("active", "frozen"):
         raise InvalidInput("status must be active or frozen (close accounts with the CLI)")
+    status = account_status(text)
     node = node_of(request)
     handle = request.path_params["handle"]
     entry = await node.set_status(handle, status)

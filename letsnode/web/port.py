@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import trio
 
 from letsnode.core.rules.state import Account
-from letsnode.core.wire.entries import Entry, Genesis, SignedOrder
+from letsnode.core.wire.entries import AccountStatus, Entry, Genesis, SignedOrder
 from letsnode.store.clearing_store import ClearingStore
 from letsnode.store.ledger_store import Leg, PaymentRow
 from letsnode.store.web_store import JoinRequest, WebStore
@@ -143,7 +143,7 @@ class NodePort(Protocol):
 
     async def set_limits(self, handle: str, floor: int, ceiling: int | None) -> Entry: ...
 
-    async def set_status(self, handle: str, status: str) -> Entry: ...
+    async def set_status(self, handle: str, status: AccountStatus) -> Entry: ...
 
     # -- clearing rounds ---------------------------------------------------------------------
 

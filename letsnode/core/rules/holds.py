@@ -20,7 +20,7 @@ from letsnode.core.rules.state import (
     is_system_account,
     refusal,
 )
-from letsnode.core.wire.bodies import Hold, Release, Reveal, Settle
+from letsnode.core.wire.bodies import Hold, Release, Reveal, Role, Settle
 from letsnode.core.wire.lines import TRANSIT
 from letsnode.core.wire.transfers import (
     DOMAIN_DECISION,
@@ -132,7 +132,7 @@ def check_prepare(ledger: LedgerState, body: Hold, upstream: Account) -> None:
         raise refusal("bad_evidence", "the hold differs from the prepare it cites")
 
 
-def pending(ledger: LedgerState, transfer_id: bytes, role: str) -> HoldState:
+def pending(ledger: LedgerState, transfer_id: bytes, role: Role) -> HoldState:
     hold = ledger.holds.get((transfer_id, role))
     if hold is None:
         raise refusal("unknown_transfer", f"no pending {role} leg of transfer {transfer_id.hex()}")

@@ -15,7 +15,8 @@ from typing import Self
 
 from letsnode.core.amounts import INT64_MIN, format_amount
 from letsnode.core.errors import LedgerRefusal, LocalProtocolError
-from letsnode.core.wire.entries import GENESIS_PREV, Genesis
+from letsnode.core.wire.bodies import Role
+from letsnode.core.wire.entries import GENESIS_PREV, AccountKind, AccountStatus, Genesis
 from letsnode.core.wire.lines import LINE_PREFIX, TRANSIT, LineTerms
 
 TRANSIT_KEY = bytes(32)
@@ -30,10 +31,10 @@ def refusal(code: str, message: str) -> LedgerRefusal:
 class Account:
     handle: str
     key: bytes
-    kind: str
+    kind: AccountKind
     floor: int
     ceiling: int | None
-    status: str = "active"
+    status: AccountStatus = "active"
     balance: int = 0
     last_nonce: int = 0
     held_out: int = 0
@@ -48,7 +49,7 @@ class HoldState:
     """A pending leg: what is held, on which accounts, until when."""
 
     transfer_id: bytes
-    role: str
+    role: Role
     debit: str
     credit: str
     amount: int
@@ -57,7 +58,7 @@ class HoldState:
     revealed: bool = False
 
     @property
-    def key(self) -> tuple[bytes, str]:
+    def key(self) -> tuple[bytes, Role]:
         return (self.transfer_id, self.role)
 
 
@@ -83,7 +84,7 @@ class LedgerState:
         self.genesis: Genesis | None = None
         self.accounts: dict[str, Account] = {}
         self.keys: dict[bytes, str] = {}
-        self.holds: dict[tuple[bytes, str], HoldState] = {}
+        self.holds: dict[tuple[bytes, Role], HoldState] = {}
         self.lines: dict[bytes, LineState] = {}
         self.finished: set[bytes] = set()
         self.next_seq = 0
@@ -138,7 +139,7 @@ class LedgerState:
         return f" {word} pending {self.fmt(held)}" if held else ""
 
     def create_account(
-        self, handle: str, key: bytes, kind: str, floor: int, ceiling: int | None
+        self, handle: str, key: bytes, kind: AccountKind, floor: int, ceiling: int | None
     ) -> None:
         if handle in self.accounts:
             raise refusal("handle_taken", f"the handle {handle} is already taken")

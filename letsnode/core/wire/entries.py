@@ -68,6 +68,22 @@ ACCOUNT_KINDS: tuple[AccountKind, ...] = get_args(AccountKind)
 ACCOUNT_STATUSES: tuple[AccountStatus, ...] = get_args(AccountStatus)
 
 
+def account_kind(text: str) -> AccountKind:
+    """``text`` as an account kind, or InvalidInput naming the kinds there are."""
+    for kind in ACCOUNT_KINDS:
+        if text == kind:
+            return kind
+    raise InvalidInput(f"account kind {text!r} is not one of {', '.join(ACCOUNT_KINDS)}")
+
+
+def account_status(text: str) -> AccountStatus:
+    """``text`` as an account status, or InvalidInput naming the statuses there are."""
+    for status in ACCOUNT_STATUSES:
+        if text == status:
+            return status
+    raise InvalidInput(f"status {text!r} is not one of {', '.join(ACCOUNT_STATUSES)}")
+
+
 def check_limits(floor: int, ceiling: int | None) -> None:
     """A floor is ≤ 0 and a ceiling, when set, ≥ 0; both fit in int64."""
     check_int64(floor, "floor")
