@@ -28,6 +28,7 @@ class Recorder:
         self.calls: list[Scope] = []
         self.disconnected = trio.Event()
         self.send_failed = trio.Event()
+        self.body_cut = 0  # requests whose body ended in http.disconnect
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         self.calls.append(scope)
@@ -38,6 +39,9 @@ class Recorder:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                self.body_cut += 1
+                return
             assert message["type"] == "http.request"
             body += message["body"]
             if not message["more_body"]:
@@ -225,6 +229,30 @@ async def test_a_head_beyond_the_limit_is_refused() -> None:
         status, _, _ = await client.response()
         assert status == 431
         assert await client.closed()
+
+
+def head_of(size: int) -> bytes:
+    """A GET whose head, blank line included, is ``size`` bytes."""
+    start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: "
+    return start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("limit", [1024, 16 * 1024])
+async def test_a_head_beyond_the_limit_is_refused_even_when_it_arrives_whole(limit: int) -> None:
+    # Each head in one burst that the server reads at once, its end included.
+    app = Recorder()
+    limits = ServerLimits(max_head_bytes=limit)
+    async with running(app, limits) as address:
+        for size in (limit + 1, 4 * limit):
+            async with connect(address) as client:
+                await client.send(head_of(size))
+                status, _, body = await client.response()
+                assert (status, body) == (431, b"request head too large\n"), size
+                assert await client.closed()
+        async with connect(address) as client:
+            await client.send(head_of(limit))
+            assert (await client.response())[0] == 200
+    assert len(app.calls) == 1
 
 
 async def test_a_slow_head_times_out_and_an_idle_connection_is_closed() -> None:
