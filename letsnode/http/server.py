@@ -14,7 +14,10 @@ What a hostile client meets:
   ``max_head_bytes``, blank line included (431 beyond); an idle keep-alive connection is
   closed after ``idle_timeout``; each wait for body bytes or for the client to take
   response bytes is bounded by ``io_timeout``;
-- a body larger than ``max_body_bytes`` is refused (413) or, when chunked, cut off;
+- a body larger than ``max_body_bytes`` is refused (413), a chunked one as soon as it is;
+- a request refused once its body has begun (a malformed chunk, too large a body) is
+  answered with the refusal unless the application has begun its response, and the
+  connection is closed; the application hears ``http.disconnect``;
 - at most ``max_connections`` connections are served at once; more are closed at once;
 - an application error answers 500 (or, once the response has begun, closes the
   connection) and is logged; it never stops the server.
@@ -96,9 +99,8 @@ class _Exchange:
                 await conn.write(_CONTINUE)
             try:
                 body = await conn.read_body()
-            except BadRequest:
-                self.keep_alive = False
-                conn.disconnected = True
+            except BadRequest as bad:
+                await self._refuse_body(bad)
                 return {"type": "http.disconnect"}
             if body is None:
                 return {"type": "http.disconnect"}
@@ -108,6 +110,15 @@ class _Exchange:
             return {"type": "http.disconnect"}
         await conn.wait_for_disconnect()
         return {"type": "http.disconnect"}
+
+    async def _refuse_body(self, bad: BadRequest) -> None:
+        """Answer a body refused midway with ``bad`` (if the response has not begun) and end
+        the connection: what the client sent next cannot be told from the rest."""
+        conn = self.conn
+        self.keep_alive = False
+        if not self.head_sent and not conn.disconnected:
+            await conn.refuse(bad.status, bad.reason)
+        conn.disconnected = True  # what the application sends next fails as for a client gone
 
     # -- send ------------------------------------------------------------------------------
 
