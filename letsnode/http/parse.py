@@ -154,7 +154,9 @@ class RequestReader:
         return self._left if self._part in (_Part.LENGTH, _Part.HEAD) else -1
 
     def read_head(self) -> RequestHead | None:
-        """The next request's head once the buffer holds all of it, else None."""
+        """The next request's head once the buffer holds all of it, else None; refused
+        (``BadRequest``) as soon as it is malformed or too large, or when its
+        ``Content-Length`` is over ``max_body_bytes`` (413)."""
         if self._part is not _Part.HEAD:
             raise RuntimeError("the body of the previous request has not been read")
         buffer = self.buffer
@@ -270,10 +272,9 @@ class RequestReader:
         elif not whole_line:
             pass  # the rest of the line is still to come
         elif part is _Part.SIZE:
-            if events.chunks != chunks + 1:
-                raise BadRequest(400, "malformed chunk size line")
             match = _HEX.match(self._line)  # of a size line llhttp has just accepted
-            assert match is not None
+            if events.chunks != chunks + 1 or match is None:
+                raise BadRequest(400, "malformed chunk size line")
             size = int(match[0], 16)
             if self._body_bytes + size > self.max_body_bytes:
                 raise BadRequest(413, "request body too large")
