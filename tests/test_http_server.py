@@ -28,6 +28,7 @@ class Recorder:
         self.calls: list[Scope] = []
         self.disconnected = trio.Event()
         self.send_failed = trio.Event()
+        self.body_cut = 0  # requests whose body ended in http.disconnect
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         self.calls.append(scope)
@@ -38,6 +39,9 @@ class Recorder:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                self.body_cut += 1
+                return
             assert message["type"] == "http.request"
             body += message["body"]
             if not message["more_body"]:
@@ -227,6 +231,30 @@ async def test_a_head_beyond_the_limit_is_refused() -> None:
         assert await client.closed()
 
 
+def head_of(size: int) -> bytes:
+    """A GET whose head, blank line included, is ``size`` bytes."""
+    start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: "
+    return start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("limit", [1024, 16 * 1024])
+async def test_a_head_beyond_the_limit_is_refused_even_when_it_arrives_whole(limit: int) -> None:
+    # Each head in one burst that the server reads at once, its end included.
+    app = Recorder()
+    limits = ServerLimits(max_head_bytes=limit)
+    async with running(app, limits) as address:
+        for size in (limit + 1, 4 * limit):
+            async with connect(address) as client:
+                await client.send(head_of(size))
+                status, _, body = await client.response()
+                assert (status, body) == (431, b"request head too large\n"), size
+                assert await client.closed()
+        async with connect(address) as client:
+            await client.send(head_of(limit))
+            assert (await client.response())[0] == 200
+    assert len(app.calls) == 1
+
+
 async def test_a_slow_head_times_out_and_an_idle_connection_is_closed() -> None:
     limits = ServerLimits(head_timeout=0.3, idle_timeout=0.5)
     app = Recorder()
@@ -270,7 +298,7 @@ async def test_a_chunked_request_body_is_decoded() -> None:
         assert (await client.response())[2] == b"GET /next q= body="
 
 
-async def test_a_chunked_body_beyond_the_limit_closes_the_connection() -> None:
+async def test_a_chunked_body_beyond_the_limit_is_refused_and_closes_the_connection() -> None:
     limits = ServerLimits(max_body_bytes=10)
     app = Recorder()
     async with running(app, limits) as address, connect(address) as client:
@@ -278,7 +306,36 @@ async def test_a_chunked_body_beyond_the_limit_closes_the_connection() -> None:
             b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
             b"10\r\n0123456789abcdef\r\n0\r\n\r\n"
         )
+        status, _, body = await client.response()
+        assert (status, body) == (413, b"request body too large\n")
         assert await client.closed()
+    assert app.body_cut == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"3\r\nhello\r\n0\r\n\r\n", "chunk data longer than its size"),
+        (b"5;" + b"a" * 1030 + b"\r\nhello\r\n0\r\n\r\n", "chunk size line longer than 1024 bytes"),
+        (b"5\r\nhello\r\nzz\r\n", "malformed chunk size line"),
+        (b"0\r\nX: a\x01\r\n\r\n", "control character in a trailer"),
+    ],
+)
+async def test_a_malformed_chunked_body_is_answered_400_with_the_reason(
+    body: bytes, reason: str
+) -> None:
+    app = Recorder()
+    async with running(app) as address, connect(address) as client:
+        await client.send(
+            b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + body
+            + request("GET", "/next")
+        )
+        status, headers, text = await client.response()
+        assert (status, text) == (400, f"{reason}\n".encode())
+        assert headers["connection"] == "close"
+        assert await client.closed()  # the request after it is not served
+    assert app.body_cut == 1 and len(app.calls) == 1
 
 
 async def test_head_responses_carry_no_body_and_204_no_length() -> None:

@@ -1,5 +1,6 @@
 """HTTP for the node's ASGI application (the wallet and API): its own HTTP/1.1 server
-(``server``, with the strict parser in ``parse``) or Hypercorn, as the operator picks."""
+(``server``; requests read by llhttp in ``parse``, with the node's stricter checks in
+``checks``) or Hypercorn, as the operator picks."""
 
 from __future__ import annotations
 

@@ -2,18 +2,22 @@
 
 One task a connection; each request on it is read, handed to the application in that same
 task (no task spawned per request) and answered before the next is read, so a connection's
-requests are answered in order, pipelined or not. The request's head is parsed strictly
-(``letsnode.http.parse``); its body is read only when the application asks for it, so the
-application's own size check answers an oversized ``Content-Length`` before a byte of it
-is read. Responses are written in one piece where they can be: the head goes out with the
-first body chunk.
+requests are answered in order, pipelined or not. Requests are read by llhttp, with the
+node's stricter checks on top (``letsnode.http.parse``); a body is read only when the
+application asks for it, so the application's own size check answers an oversized
+``Content-Length`` before a byte of it is read. Responses are written in one piece where
+they can be: the head goes out with the first body chunk. This server exists for speed: the
+README's Performance section measures it against Hypercorn on the same payments.
 
 What a hostile client meets:
 - a head must arrive whole within ``head_timeout`` seconds of its first byte and be at most
-  ``max_head_bytes`` (431 beyond); an idle keep-alive connection is closed after
-  ``idle_timeout``; each wait for body bytes or for the client to take response bytes is
-  bounded by ``io_timeout``;
-- a body larger than ``max_body_bytes`` is refused (413) or, when chunked, cut off;
+  ``max_head_bytes``, blank line included (431 beyond); an idle keep-alive connection is
+  closed after ``idle_timeout``; each wait for body bytes or for the client to take
+  response bytes is bounded by ``io_timeout``;
+- a body larger than ``max_body_bytes`` is refused (413), a chunked one as soon as it is;
+- a request refused once its body has begun (a malformed chunk, too large a body) is
+  answered with the refusal unless the application has begun its response, and the
+  connection is closed; the application hears ``http.disconnect``;
 - at most ``max_connections`` connections are served at once; more are closed at once;
 - an application error answers 500 (or, once the response has begun, closes the
   connection) and is logged; it never stops the server.
@@ -26,15 +30,14 @@ which the node's application does not use. ``send`` raises ``ClientDisconnected`
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
 import trio
 
-from letsnode.http.parse import BadRequest, ChunkedDecoder, RequestHead, parse_head
+from letsnode.http.parse import BadRequest, RequestHead, RequestReader
+from letsnode.http.responses import date_header, refusal, status_line
 
 log = logging.getLogger("letsnode.http")
 
@@ -63,66 +66,14 @@ class ClientDisconnected(OSError):
     """The client went away: what ``send`` raises once it cannot deliver."""
 
 
-def _make_status_line(status: int) -> bytes:
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
-    return f"HTTP/1.1 {status} {phrase}\r\n".encode()
-
-
-_STATUS_LINES = {int(s): _make_status_line(int(s)) for s in HTTPStatus}
-
-
-def _status_line(status: int) -> bytes:
-    """``HTTP/1.1 <status> <phrase>\r\n``, made once for the statuses HTTP names."""
-    return _STATUS_LINES.get(status) or _make_status_line(status)
-
-
-_date: tuple[int, bytes] = (0, b"")
-
-
-def _date_header() -> bytes:
-    """``date: ...\\r\\n`` for the current second (formatted once a second)."""
-    global _date
-    now = int(time.time())
-    if _date[0] != now:
-        text = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
-        _date = (now, b"date: " + text.encode() + b"\r\n")
-    return _date[1]
-
-
-def refusal(status: int, reason: str) -> bytes:
-    """A whole response refusing a request the application never saw; it closes the
-    connection."""
-    body = f"{reason}\n".encode()
-    return b"".join(
-        [
-            _status_line(status),
-            b"content-type: text/plain; charset=utf-8\r\n",
-            b"content-length: %d\r\n" % len(body),
-            b"x-content-type-options: nosniff\r\n",
-            b"content-security-policy: default-src 'none'\r\n",
-            b"connection: close\r\n",
-            _date_header(),
-            b"\r\n",
-            body,
-        ]
-    )
-
-
 class _Exchange:
     """One request and its response: the ``receive`` and ``send`` the application gets."""
 
     def __init__(self, conn: _Connection, head: RequestHead) -> None:
         self.conn = conn
         self.head = head
-        self.body_left = head.content_length  # -1: chunked
-        self.decoder = ChunkedDecoder() if head.chunked else None
-        self.body_done = head.content_length == 0
         self.body_given = False  # the last http.request message has been returned
-        self.chunked_body_bytes = 0  # of a chunked request body, decoded so far
-        self.continue_due = head.expect_continue and not self.body_done
+        self.continue_due = head.expect_continue and not conn.reader.body_done
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.started = False  # http.response.start received
@@ -139,59 +90,35 @@ class _Exchange:
         if conn.disconnected:
             return {"type": "http.disconnect"}
         if not self.body_given:
-            if self.body_done:
+            reader = conn.reader
+            if reader.body_done:
                 self.body_given = True
                 return {"type": "http.request", "body": b"", "more_body": False}
             if self.continue_due:
                 self.continue_due = False
                 await conn.write(_CONTINUE)
             try:
-                if self.decoder is None:
-                    body = await self._read_length_body()
-                else:
-                    body = await self._read_chunked_body()
-            except BadRequest:
-                self.keep_alive = False
-                conn.disconnected = True
+                body = await conn.read_body()
+            except BadRequest as bad:
+                await self._refuse_body(bad)
                 return {"type": "http.disconnect"}
             if body is None:
                 return {"type": "http.disconnect"}
-            self.body_given = self.body_done
-            return {"type": "http.request", "body": body, "more_body": not self.body_done}
+            self.body_given = reader.body_done
+            return {"type": "http.request", "body": body, "more_body": not reader.body_done}
         if self.complete:
             return {"type": "http.disconnect"}
         await conn.wait_for_disconnect()
         return {"type": "http.disconnect"}
 
-    async def _read_length_body(self) -> bytes | None:
+    async def _refuse_body(self, bad: BadRequest) -> None:
+        """Answer a body refused midway with ``bad`` (if the response has not begun) and end
+        the connection: what the client sent next cannot be told from the rest."""
         conn = self.conn
-        if not conn.buffer and not await conn.fill():
-            return None
-        take = min(self.body_left, len(conn.buffer))
-        body = bytes(conn.buffer[:take])
-        del conn.buffer[:take]
-        self.body_left -= take
-        self.body_done = self.body_left == 0
-        return body
-
-    async def _read_chunked_body(self) -> bytes | None:
-        conn = self.conn
-        decoder = self.decoder
-        assert decoder is not None
-        while True:
-            if not conn.buffer and not await conn.fill():
-                return None
-            data = bytes(conn.buffer)
-            conn.buffer.clear()
-            body = decoder.feed(data)
-            self.chunked_body_bytes += len(body)
-            if self.chunked_body_bytes > conn.limits.max_body_bytes:
-                raise BadRequest(413, "request body too large")
-            if decoder.done:
-                conn.buffer += decoder.extra
-                self.body_done = True
-            if body or decoder.done:
-                return body
+        self.keep_alive = False
+        if not self.head_sent and not conn.disconnected:
+            await conn.refuse(bad.status, bad.reason)
+        conn.disconnected = True  # what the application sends next fails as for a client gone
 
     # -- send ------------------------------------------------------------------------------
 
@@ -231,7 +158,7 @@ class _Exchange:
             await self.conn.write(data)
 
     def _response_head(self, length: int | None) -> bytes:
-        parts = [_status_line(self.status)]
+        parts = [status_line(self.status)]
         has_length = False
         for name, value in self.headers:
             if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
@@ -255,7 +182,7 @@ class _Exchange:
                 self.keep_alive = False  # the body ends when the connection does
         if not self.keep_alive:
             parts.append(b"connection: close\r\n")
-        parts.append(_date_header())
+        parts.append(date_header())
         parts.append(b"\r\n")
         return b"".join(parts)
 
@@ -277,7 +204,7 @@ class _Connection:
             self.client: tuple[str, int] | None = (str(peer[0]), int(peer[1]))
         except OSError:
             self.client = None
-        self.buffer = bytearray()
+        self.reader = RequestReader(limits.max_head_bytes, limits.max_body_bytes)
         self.disconnected = False
 
     async def fill(self) -> bool:
@@ -288,7 +215,7 @@ class _Connection:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             if data:
-                self.buffer += data
+                self.reader.buffer += data
                 return True
         self.disconnected = True
         return False
@@ -312,30 +239,35 @@ class _Connection:
                 data = await self.stream.receive_some(READ_SIZE)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
-            if not data or len(self.buffer) + len(data) > self.limits.max_head_bytes:
+            buffer = self.reader.buffer
+            if not data or len(buffer) + len(data) > self.limits.max_head_bytes:
                 self.disconnected = True
             else:
-                self.buffer += data
+                buffer += data
 
-    async def read_head(self) -> bytes | None:
+    async def read_body(self) -> bytes | None:
+        """More of the current request's body: some bytes, or b"" for its end; None once
+        the client has gone."""
+        reader = self.reader
+        while True:
+            if not reader.buffer and not await self.fill():
+                return None
+            body = reader.read_body()
+            if body or reader.body_done:
+                return body
+
+    async def read_head(self) -> RequestHead | None:
         """The next request's head, or None once the client has closed or idled out."""
-        buffer = self.buffer
+        reader = self.reader
+        buffer = reader.buffer
         limits = self.limits
-        searched = 0
         wait = limits.head_timeout if buffer else limits.idle_timeout
         scope = trio.CancelScope(deadline=trio.current_time() + wait)
         with scope:
             while True:
-                while buffer[:2] == b"\r\n":  # blank lines before a request are ignored
-                    del buffer[:2]
-                end = buffer.find(b"\r\n\r\n", max(0, searched - 3))
-                if end >= 0:
-                    head = bytes(buffer[:end])
-                    del buffer[: end + 4]
+                head = reader.read_head()
+                if head is not None:
                     return head
-                if len(buffer) > limits.max_head_bytes:
-                    raise BadRequest(431, "request head too large")
-                searched = len(buffer)
                 try:
                     data = await self.stream.receive_some(READ_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -369,21 +301,18 @@ class _Connection:
     async def serve(self) -> None:
         while not self.disconnected:
             try:
-                raw = await self.read_head()
-                if raw is None:
+                head = await self.read_head()
+                if head is None:
                     return
-                head = parse_head(raw)
-                if head.content_length > self.limits.max_body_bytes:
-                    raise BadRequest(413, "request body too large")
             except BadRequest as bad:
-                await self._refuse(bad.status, bad.reason)
+                await self.refuse(bad.status, bad.reason)
                 return
             exchange = _Exchange(self, head)
             if not await self._run_app(exchange):
                 return
             if not (exchange.keep_alive and exchange.complete):
                 return
-            if not exchange.body_done and not await self._drain(exchange):
+            if not self.reader.body_done and not await self._drain():
                 return
 
     async def _run_app(self, exchange: _Exchange) -> bool:
@@ -397,27 +326,28 @@ class _Connection:
                 "the application failed on %s %s", exchange.head.method, exchange.head.path
             )
             if not exchange.head_sent and not self.disconnected:
-                await self._refuse(500, "internal server error")
+                await self.refuse(500, "internal server error")
             return False
         if not exchange.started and not self.disconnected:
             log.error("the application sent no response to %s", exchange.head.path)
-            await self._refuse(500, "internal server error")
+            await self.refuse(500, "internal server error")
             return False
         return True
 
-    async def _refuse(self, status: int, reason: str) -> None:
+    async def refuse(self, status: int, reason: str) -> None:
         """Answer with ``refusal`` (the connection closes after it), if the client reads it
         in time."""
         with trio.move_on_after(self.limits.io_timeout):
             await self.stream.send_all(refusal(status, reason))
 
-    async def _drain(self, exchange: _Exchange) -> bool:
-        """Read and drop the rest of a body the application did not read, when it is small
-        (so the connection can serve the next request); False to close instead."""
-        if exchange.decoder is not None or exchange.body_left > READ_SIZE:
+    async def _drain(self) -> bool:
+        """Read and drop the rest of a body the application did not read, when it is a
+        small ``Content-Length`` one (so the connection can serve the next request); False
+        to close instead."""
+        if not 0 <= self.reader.body_left <= READ_SIZE:
             return False
-        while not exchange.body_done:
-            if await exchange._read_length_body() is None:
+        while not self.reader.body_done:
+            if await self.read_body() is None:
                 return False
         return True
 
