@@ -24,7 +24,17 @@ from letsnode.core.rules.federation import HoldState
 from letsnode.core.transfers import Flow, TransferMachine
 from letsnode.core.transfers import effects as fx
 from letsnode.core.transfers import events as ev
-from letsnode.core.transfers.facts import Held, LegRow, Onward, Sent, Timing, View
+from letsnode.core.transfers.facts import (
+    Held,
+    LegRow,
+    Sent,
+    Timing,
+    View,
+    held_of,
+    line_of,
+    onward_of,
+    view_of,
+)
 from letsnode.core.wire.bodies import Hold, Release, Reveal, Settle
 from letsnode.core.wire.transfers import TRANSFER_ID_BYTES, RemoteOrder
 from letsnode.federation import wire
@@ -172,26 +182,16 @@ class TransferDesk:
 
     async def _prepare(self, peer: bytes, data: bytes, sig: bytes) -> fx.Terminal:
         prepare = ev.PrepareReceived.decode(peer, data, sig)
-        ledger = self.port.ledger
-        line = ledger.lines.get(prepare.line_id)
-        line_handle = line.handle if line is not None and line.partner == peer else None
-        onward = None
-        if prepare.route:
-            out_line = next(
-                (x for x in ledger.lines.values() if x.partner == prepare.route[0]), None
-            )
-            if out_line is not None:
-                account = ledger.accounts[out_line.handle]
-                onward = Onward(
-                    out_line.handle,
-                    out_line.terms,
-                    account.balance,
-                    account.held_in,
-                    account.ceiling,
-                )
-        tid = prepare.transfer_id
+        ledger, tid = self.port.ledger, prepare.transfer_id
         received = ev.PrepareReceived(
-            peer, prepare, data, sig, line_handle, onward, self._row(tid, "in"), self.now()
+            peer,
+            prepare,
+            data,
+            sig,
+            line_of(ledger, prepare, peer),
+            onward_of(ledger, prepare),
+            self._row(tid, "in"),
+            self.now(),
         )
         return await self._run(Flow(tid), received)
 
@@ -326,27 +326,10 @@ class TransferDesk:
     # -- what the log says -------------------------------------------------------------
 
     def _view(self, tid: bytes) -> View:
-        holds = self.port.ledger.holds
-        incoming, outgoing = holds.get((tid, "in")), holds.get((tid, "out"))
-        return View(
-            None if incoming is None else self._held(incoming),
-            None if outgoing is None else self._held(outgoing),
-            tid in self._driving,
-        )
+        return view_of(self.port.ledger, tid, tid in self._driving)
 
     def _held(self, hold: HoldState) -> Held:
-        partner = self.port.ledger.accounts[hold.debit if hold.role == "in" else hold.credit]
-        return Held(
-            hold.transfer_id,
-            "in" if hold.role == "in" else "out",
-            hold.debit,
-            hold.credit,
-            hold.amount,
-            hold.condition,
-            hold.expiry_ms,
-            hold.revealed,
-            partner.key,
-        )
+        return held_of(self.port.ledger, hold)
 
     def _row(self, tid: bytes, role: str) -> LegRow | None:
         row = self.store.hold_row(tid, role)

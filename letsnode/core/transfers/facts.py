@@ -15,6 +15,8 @@ from typing import Literal
 
 from letsnode.core.crypto import SigningKey
 from letsnode.core.errors import LocalProtocolError
+from letsnode.core.rules.federation import HoldState
+from letsnode.core.rules.ledger import Ledger
 from letsnode.core.wire.lines import LineTerms
 from letsnode.core.wire.transfers import Prepare
 
@@ -131,3 +133,51 @@ class Context:
     @property
     def me(self) -> bytes:
         return self.key.public
+
+
+# -- reading the facts from a ledger (the desk does, and so do the machine's tests) ----------
+
+
+def held_of(ledger: Ledger, hold: HoldState) -> Held:
+    """A copy of ``hold`` as it is now (even if it has just ended), with its partner."""
+    role: Role = "in" if hold.role == "in" else "out"
+    partner = ledger.accounts[hold.debit if role == "in" else hold.credit].key
+    return Held(
+        hold.transfer_id,
+        role,
+        hold.debit,
+        hold.credit,
+        hold.amount,
+        hold.condition,
+        hold.expiry_ms,
+        hold.revealed,
+        partner,
+    )
+
+
+def view_of(ledger: Ledger, transfer_id: bytes, busy: bool) -> View:
+    """The pending legs of ``transfer_id`` as the ledger has applied them."""
+    incoming = ledger.holds.get((transfer_id, "in"))
+    outgoing = ledger.holds.get((transfer_id, "out"))
+    return View(
+        None if incoming is None else held_of(ledger, incoming),
+        None if outgoing is None else held_of(ledger, outgoing),
+        busy,
+    )
+
+
+def line_of(ledger: Ledger, prepare: Prepare, peer: bytes) -> str | None:
+    """Our mirror account of the line ``prepare`` names, if that line is ``peer``'s."""
+    line = ledger.lines.get(prepare.line_id)
+    return line.handle if line is not None and line.partner == peer else None
+
+
+def onward_of(ledger: Ledger, prepare: Prepare) -> Onward | None:
+    """Our line towards the next community of the prepare's route (None at its end)."""
+    if not prepare.route:
+        return None
+    line = next((x for x in ledger.lines.values() if x.partner == prepare.route[0]), None)
+    if line is None:
+        return None
+    account = ledger.accounts[line.handle]
+    return Onward(line.handle, line.terms, account.balance, account.held_in, account.ceiling)
