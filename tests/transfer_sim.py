@@ -1,4 +1,5 @@
-"""A chain of communities whose transfer machines talk over a fake network, no I/O at all.
+"""A chain of communities whose transfer machines talk over a fake network (transfer_net.py),
+no I/O at all.
 
 Each ``SimNode`` is what a node's TransferDesk would be with a perfect disk: a pure core
 ``Ledger`` (so every body the machine logs is checked by the real ledger rules), the stored
@@ -33,14 +34,13 @@ from letsnode.core.transfers.facts import (
     Sent,
     Timing,
     held_of,
-    line_of,
-    onward_of,
     view_of,
 )
 from letsnode.core.wire.bodies import Hold, LineAgreement, Release, Reveal, Settle
 from letsnode.core.wire.entries import Admit, Genesis
 from letsnode.core.wire.lines import LineTerms, SignedLine
 from letsnode.core.wire.transfers import RemoteOrder
+from tests.transfer_net import Message, Network, Request
 
 T0 = 1_800_000_000_000
 TICK_MS = 500
@@ -61,30 +61,6 @@ class Task:
     on_end: Callable[[fx.Terminal | None, LetsError | None], None]
     claimed: bool = False
     alive: bool = True
-
-
-@dataclass
-class Request:
-    """A prepare in flight: sent, being answered (``delivered``), answered (``reply``)."""
-
-    task: Task | None  # the requester, None once it stopped waiting
-    sender: SimNode
-    receiver: SimNode
-    args: tuple[bytes, bytes]
-    deadline: int
-    delivered: bool = False
-    lost: bool = False  # the request or its answer is lost: the requester times out
-    reply: fx.Terminal | LetsError | None = None
-
-
-@dataclass
-class Message:
-    """A decision told downstream, in flight."""
-
-    sender: SimNode
-    receiver: SimNode
-    data: bytes
-    sig: bytes
 
 
 @dataclass
@@ -119,7 +95,7 @@ class SimNode:
         return self.rows.get((tid, role))
 
 
-class World:
+class World(Network):
     def __init__(self, n: int, limits: list[int], ceiling: int = 100_000) -> None:
         self.now = T0
         self.nodes: list[SimNode] = []
@@ -263,28 +239,6 @@ class World:
             assert isinstance(effect, fx.LoadLeg), effect
             self.feed(task, ev.LegLoaded(node.row(tid, effect.role)))
 
-    def invoice(self, task: Task, effect: fx.AskInvoice) -> None:
-        """The payee's node answers at once (nothing is held before the invoice)."""
-        payee = self.node_of(effect.peer)
-        account = payee.ledger.account(effect.handle)
-        asked = ev.InvoiceAsked(effect.handle, account.kind, account.status)
-        answer: list[fx.Terminal | None] = []
-        self.start(payee, effect.transfer_id, asked, lambda t, e: answer.append(t))
-        invoice = answer[0]
-        assert isinstance(invoice, fx.ReplyInvoice)
-        self.feed(task, ev.InvoiceReceived(invoice.data, invoice.sig, self.now))
-
-    def ask_status(self, task: Task, effect: fx.AskUpstream) -> None:
-        upstream = self.node_of(effect.peer)
-        if not self.linked(task.node, upstream):
-            self.feed(task, ev.RequestFailed("peer_unreachable", self.now))
-            return
-        tid = effect.transfer_id
-        asked = ev.StatusAsked(task.node.id, upstream.row(tid, "out"), upstream.outbox.get(tid))
-        answer: list[fx.Terminal | LetsError | None] = []
-        self.start(upstream, tid, asked, lambda t, e: answer.append(t or e))
-        self.feed(task, self.answer_event(answer[0], status=True))
-
     # -- the disk ----------------------------------------------------------------------------
 
     def write(self, k: int, then_crash: bool = False) -> None:
@@ -333,93 +287,6 @@ class World:
     def flush(self) -> None:
         while self.writes:
             self.write(0)
-
-    # -- the network ---------------------------------------------------------------------
-
-    def node_of(self, community_id: bytes) -> SimNode:
-        return next(n for n in self.nodes if n.id == community_id)
-
-    def linked(self, a: SimNode, b: SimNode) -> bool:
-        return frozenset((a.index, b.index)) not in self.down
-
-    def deliver(self, k: int, copy: bool = False) -> None:
-        """Deliver request ``k`` to its receiver (``copy``: once more, answer thrown away)."""
-        req = self.requests[k % len(self.requests)]
-        if not self.linked(req.sender, req.receiver) or (req.delivered and not copy):
-            return
-        if not copy:
-            req.delivered = True
-
-        def answered(terminal: fx.Terminal | None, error: LetsError | None) -> None:
-            if not copy and not req.lost:
-                req.reply = terminal or error
-
-        node, peer = req.receiver, req.sender.id
-        data, sig = req.args
-        try:
-            prepare = ev.PrepareReceived.decode(peer, data, sig)
-        except LetsError as err:
-            answered(None, err)
-            return
-        tid = prepare.transfer_id
-        received = ev.PrepareReceived(
-            peer,
-            prepare,
-            data,
-            sig,
-            line_of(node.ledger, prepare, peer),
-            onward_of(node.ledger, prepare),
-            node.row(tid, "in"),
-            self.now,
-        )
-        self.start(node, tid, received, answered)
-
-    def reply(self, k: int) -> None:
-        """Bring an answer back to its requester (the ``k``-th of those answered)."""
-        answered = [r for r in self.requests if r.reply is not None]
-        if answered:
-            self.answer(answered[k % len(answered)])
-
-    def answer(self, req: Request) -> None:
-        if not self.linked(req.sender, req.receiver):
-            return  # the answer waits (or its requester times out)
-        self.requests.remove(req)
-        if req.task is None or not req.task.alive:
-            return
-        task, req.task = req.task, None
-        self.feed(task, self.answer_event(req.reply))
-
-    def answer_event(self, reply: fx.Terminal | LetsError | None, status: bool = False) -> ev.Event:
-        if isinstance(reply, LetsError) or reply is None:
-            return ev.RequestFailed(getattr(reply, "code", "peer_error"), self.now)
-        kind, fields = {
-            fx.ReplyFulfil: lambda r: ("fulfil", (r.preimage,)),
-            fx.ReplyReject: lambda r: ("reject", (r.data, r.sig)),
-            fx.ReplyPending: lambda r: ("pending", ()),
-            fx.ReplyDecision: lambda r: ("decision", (r.data, r.sig)),
-        }[type(reply)](reply)
-        if status:
-            return ev.StatusAnswered(kind, fields)
-        return ev.Answered(kind, fields, self.now)
-
-    def drop(self, k: int) -> None:
-        """Lose request ``k`` (or its answer): the requester times out at its deadline."""
-        req = self.requests[k % len(self.requests)]
-        req.delivered, req.lost, req.reply = True, True, None
-        if req.task is None:
-            self.requests.remove(req)
-
-    def tell(self, k: int, copy: bool = False, lose: bool = False) -> None:
-        message = self.messages[k % len(self.messages)]
-        if not copy:
-            self.messages.remove(message)
-        if lose or not self.linked(message.sender, message.receiver):
-            return
-        try:
-            decided = ev.DecisionReceived.from_wire(message.sender.id, message.data, message.sig)
-        except LetsError:
-            return
-        self.start(message.receiver, decided.decision.transfer_id, decided, lambda t, e: None)
 
     # -- time ------------------------------------------------------------------------------
 
@@ -542,21 +409,6 @@ class World:
 
         self.start(payer, tid, ordered, concluded)
         return tid
-
-    def catch_up(self) -> None:
-        """The network delivers everything in flight, in order, and every write lands."""
-        self.flush()
-        for k in range(len(self.requests)):
-            self.deliver(k)
-        self.flush()
-        for req in [r for r in self.requests if r.reply is not None]:
-            if req in self.requests:
-                self.answer(req)
-            self.flush()
-        for message in list(self.messages):
-            if message in self.messages:
-                self.tell(self.messages.index(message))
-            self.flush()
 
     def quiet(self) -> bool:
         return not (self.tasks or self.writes or self.requests or self.messages)
