@@ -15,17 +15,27 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import trio
 
-from letsnode.core.clearing.rounds import check_snapshot, propose
-from letsnode.core.errors import BadSignature, InvalidInput, LedgerRefusal, LetsError
+from letsnode.core.clearing import commit
+from letsnode.core.clearing.commit import (
+    Aborted,
+    Committed,
+    RoundReport,
+    check_move,
+    outcome_answer,
+    pack_votes,
+    refuse,
+    unpack_snapshot,
+)
+from letsnode.core.clearing.rounds import propose
+from letsnode.core.errors import BadSignature, InvalidInput, LetsError
 from letsnode.core.rules.clearing import check_current, ledger_statement, plan
 from letsnode.core.wire import codec
 from letsnode.core.wire.bodies import Clear
 from letsnode.core.wire.clearing import (
-    MAX_ROUND_COMMUNITIES,
     NONCE_BYTES,
     Proposal,
     SignedStatement,
@@ -35,12 +45,11 @@ from letsnode.core.wire.clearing import (
     vote_is_valid,
     votes_from_wire,
 )
-from letsnode.core.wire.codec import Wire
 from letsnode.federation import wire
-from letsnode.federation.port import LedgerPort
+from letsnode.federation.port import LedgerPort, RoundRecords
 from letsnode.federation.transfers import TransferDesk
 from letsnode.net.transport import MAX_MESSAGE_BYTES, PeerError, PeerTransport
-from letsnode.store.clearing_store import ClearingStore, RoundRow
+from letsnode.store.clearing_store import RoundRow
 
 log = logging.getLogger(__name__)
 
@@ -48,36 +57,26 @@ SHAPES = {"statement": 1, "propose": 2, "commit": 2, "abort": 1, "outcome": 1}
 ANSWERS = {"statement": 2, "vote": 1, "ok": 0, "committed": 2, "aborted": 1, "pending": 0}
 
 
-@dataclass(frozen=True, slots=True)
-class RoundReport:
-    """What a round did, as the coordinator saw it."""
-
-    nonce: bytes
-    round_id: bytes | None
-    state: str  # empty, committed or aborted
-    cleared: int
-    communities: int  # statements in the snapshot
-    participants: tuple[bytes, ...]
-    reason: str
-    unreachable: tuple[bytes, ...]
-
-
-def refuse(code: str, message: str) -> LedgerRefusal:
-    return LedgerRefusal(message, code=code)
-
-
-def pack_votes(votes: dict[bytes, bytes]) -> bytes:
-    return codec.pack([[c, s] for c, s in sorted(votes.items())])
-
-
-def unpack_votes(data: bytes) -> dict[bytes, bytes]:
-    return dict(votes_from_wire(codec.unpack(data, MAX_MESSAGE_BYTES, "votes")))
-
-
-def unpack_snapshot(value: Wire) -> list[SignedStatement]:
-    if not isinstance(value, list) or len(value) > MAX_ROUND_COMMUNITIES:
-        raise InvalidInput(f"a snapshot is an array of at most {MAX_ROUND_COMMUNITIES}")
-    return [SignedStatement.from_wire(item) for item in value]
+def new_round(
+    nonce: bytes,
+    role: str,
+    coordinator: bytes,
+    state: str,
+    created_ms: int,
+    *,
+    proposal: bytes | None = None,
+    cleared: int = 0,
+    snapshot: bytes | None = None,
+    reason: str = "",
+    decided_ms: int | None = None,
+) -> RoundRow:
+    """A round's first record; its id is the proposal's, its votes come with the decision."""
+    check_move(role, None, state)
+    rid = None if proposal is None else round_id(proposal)
+    return RoundRow(
+        nonce, rid, role, coordinator, state, snapshot, proposal, None, cleared, reason,
+        created_ms, decided_ms,
+    )  # fmt: skip
 
 
 class ClearingDesk:
@@ -85,7 +84,7 @@ class ClearingDesk:
         self,
         port: LedgerPort,
         transport: PeerTransport,
-        store: ClearingStore,
+        store: RoundRecords,
         transfers: TransferDesk,
         known: Callable[[], Sequence[bytes]],
         on_change: Callable[[], None],
@@ -115,6 +114,14 @@ class ClearingDesk:
         """True once our log has the clear entry of round ``rid``."""
         return round_key(rid) in self.port.ledger.finished
 
+    def _decide(
+        self, row: RoundRow, state: str, reason: str = "", votes: bytes | None = None
+    ) -> None:
+        """Record the round's next state (only along commit.RECORD_TABLE), durably."""
+        check_move(row.role, row.state, state)
+        changes = {} if votes is None else {"votes": votes}
+        self.store.save(row.decided(state, self.now(), reason, **changes))
+
     # -- reservations ------------------------------------------------------------------
 
     def is_reserved(self, handle: str) -> bool:
@@ -122,10 +129,7 @@ class ClearingDesk:
 
     def _reserve(self, nonce: bytes, proposal: Proposal) -> None:
         """Hold our line accounts in ``proposal`` still (no new holds) until it is decided."""
-        lines = self.port.ledger.lines
-        self._reserved[nonce] = {
-            lines[x.line_id].handle for x in proposal.items_of(self.me) if x.line_id in lines
-        }
+        self._reserved[nonce] = commit.held_lines(self.port.ledger.lines, proposal, self.me)
 
     def _unreserve(self, nonce: bytes) -> None:
         self._reserved.pop(nonce, None)
@@ -149,66 +153,35 @@ class ClearingDesk:
 
     async def _run(self, nonce: bytes, timeout_s: float) -> RoundReport:
         created = self.now()
-        others = sorted(set(self.known()) - {self.me})[: MAX_ROUND_COMMUNITIES - 1]
+        others = commit.others_to_ask(self.known(), self.me)
         statements, unreachable = await self._collect(nonce, others, timeout_s / 3)
         snapshot = sorted(statements, key=lambda s: s.statement.community_id)
         deadline = self.now() + int(timeout_s * 1000)
         proposal = propose(snapshot, nonce, self.me, deadline)
         snap_data = codec.pack([s.to_wire() for s in snapshot])
-        row = RoundRow(
-            nonce,
-            None,
-            "coordinator",
-            self.me,
-            "empty",
-            snap_data,
-            None,
-            None,
-            0,
-            "",
-            created,
-            None,
-        )
         if proposal is None:
-            self.store.save(row.decided("empty", self.now(), "nothing to clear"))
-            return RoundReport(
-                nonce, None, "empty", 0, len(snapshot), (), "nothing to clear", unreachable
-            )
+            reason = "nothing to clear"
+            empty = new_round(nonce, "coordinator", self.me, "empty", created, snapshot=snap_data)
+            self.store.save(replace(empty, reason=reason, decided_ms=self.now()))
+            return RoundReport(nonce, None, "empty", 0, len(snapshot), (), reason, unreachable)
         data = proposal.encode()
-        rid = round_id(data)
-        row = RoundRow(
-            nonce,
-            rid,
-            "coordinator",
-            self.me,
-            "proposing",
-            snap_data,
-            data,
-            None,
-            proposal.cleared,
-            "",
-            created,
-            None,
-        )
+        row = new_round(
+            nonce, "coordinator", self.me, "proposing", created,
+            proposal=data, cleared=proposal.cleared, snapshot=snap_data,
+        )  # fmt: skip
         self.store.save(row)  # durable before anyone is asked to vote
         message = wire.encode("propose", [s.to_wire() for s in snapshot], data)
         votes, reason = await self._votes(proposal, data, snapshot, message)
         report = RoundReport(
-            nonce,
-            rid,
-            "aborted",
-            proposal.cleared,
-            len(snapshot),
-            proposal.participants,
-            reason,
-            unreachable,
-        )
-        if reason or self.now() > deadline:
-            reason = reason or "the deadline passed before every vote arrived"
-            self.store.save(row.decided("aborted", self.now(), reason))
+            nonce, row.round_id, "aborted", proposal.cleared, len(snapshot),
+            proposal.participants, reason, unreachable,
+        )  # fmt: skip
+        decision = commit.verdict(reason, self.now(), deadline)
+        if decision.state == "aborted":
+            self._decide(row, "aborted", decision.reason)
             await self._tell_abort(nonce, proposal, votes)
-            return replace(report, reason=reason)
-        self.store.save(row.decided("committed", self.now(), votes=pack_votes(votes)))
+            return replace(report, reason=decision.reason)
+        self._decide(row, "committed", votes=pack_votes(votes))
         if self.me in proposal.participants:
             await self._apply(nonce, data, votes)
         await self._tell_commit(proposal, data, votes)
@@ -247,9 +220,9 @@ class ClearingDesk:
     ) -> tuple[dict[bytes, bytes], str]:
         """Every participant's vote, or the first refusal (which stops the others)."""
         if len(message) > MAX_MESSAGE_BYTES:
-            return {}, "the snapshot is too large for one round; clear a smaller region"
+            return {}, commit.OVERSIZED
         votes: dict[bytes, bytes] = {}
-        reasons: list[str] = []
+        refusals: list[str] = []
         names = {s.statement.community_id: s.statement.short for s in snapshot}
         wait_s = max(0.0, (proposal.deadline_ms - self.now()) / 1000)
 
@@ -267,19 +240,15 @@ class ClearingDesk:
                         raise BadSignature("the vote does not verify")
                 votes[peer] = sig
             except LetsError as err:
-                reasons.append(f"{names.get(peer, peer.hex()[:12])} ({err.code}): {err}")
+                name = names.get(peer, peer.hex()[:12])
+                refusals.append(commit.refusal_note(name, err.code, str(err)))
                 scope.cancel()
 
         with trio.move_on_after(wait_s) as scope:
             async with trio.open_nursery() as nursery:
                 for peer in proposal.participants:
                     nursery.start_soon(ask, peer, scope)
-        if reasons:
-            return votes, f"refused by {reasons[0]}"
-        if len(votes) < len(proposal.participants):
-            late = [names.get(p, p.hex()[:12]) for p in proposal.participants if p not in votes]
-            return votes, f"no vote in time from {', '.join(late)}"
-        return votes, ""
+        return votes, commit.tally(proposal.participants, votes, refusals, names)
 
     async def _tell_commit(
         self, proposal: Proposal, data: bytes, votes: dict[bytes, bytes]
@@ -291,7 +260,7 @@ class ClearingDesk:
         self, nonce: bytes, proposal: Proposal, votes: dict[bytes, bytes]
     ) -> None:
         if self.me in votes:
-            self._abort_vote(nonce, "the coordinator aborted the round")
+            self._abort_vote(nonce, commit.ABORTED_BY_COORDINATOR)
         await self._tell([p for p in votes if p != self.me], wire.encode("abort", nonce))
 
     async def _tell(self, peers: list[bytes], message: bytes) -> None:
@@ -315,64 +284,31 @@ class ClearingDesk:
         """Check a proposal against our ledger, hold our lines still, record and sign it."""
         proposal = Proposal.decode(data)
         nonce = proposal.nonce
-        if proposal.coordinator != coordinator:
-            raise refuse("not_coordinator", "only a round's coordinator asks for votes")
-        existing = self.store.get(nonce)
-        if existing is not None and existing.role == "participant":
-            if existing.state == "voted" and existing.proposal == data:
-                return sign_vote(self.port.key, data)
-            raise refuse("round_seen", f"this round is already {existing.state} here")
-        if self.now() > proposal.deadline_ms:
-            raise refuse("too_late", "the round's deadline has passed")
+        if commit.admit(self.store.get(nonce), proposal, data, coordinator, self.now()):
+            return sign_vote(self.port.key, data)  # asked again: the same vote
         try:
-            self._check_proposal(coordinator, snapshot, proposal, data)
-            if self.store.policy() == "refuse":
-                raise refuse(
-                    "clearing_refused",
-                    "this community's operator does not take part in clearing rounds",
-                )
-            if self._reserved:
-                raise refuse("busy", "this community is in another clearing round")
+            commit.check_proposal(self.me, coordinator, snapshot, proposal, data)
+            commit.may_vote(self.store.policy(), bool(self._reserved))
             await self._hold_still(nonce, proposal)
             ledger = self.port.ledger
             check_current(plan(ledger, proposal, data), ledger)
         except LetsError as err:
             self._unreserve(nonce)
             if coordinator != self.me:
-                self._record_refusal(coordinator, proposal, data, err)
+                now = self.now()
+                refused = new_round(
+                    nonce, "participant", coordinator, "refused", now,
+                    proposal=data, cleared=proposal.cleared, reason=str(err)[:500], decided_ms=now,
+                )  # fmt: skip
+                self.store.save(refused)
             raise
-        if coordinator != self.me:
-            self.store.save(
-                RoundRow(
-                    nonce,
-                    round_id(data),
-                    "participant",
-                    coordinator,
-                    "voted",
-                    codec.pack([s.to_wire() for s in snapshot]),
-                    data,
-                    None,
-                    proposal.cleared,
-                    "",
-                    self.now(),
-                    None,
-                )
-            )
+        if coordinator != self.me:  # durable before the coordinator has our vote
+            voted = new_round(
+                nonce, "participant", coordinator, "voted", self.now(), proposal=data,
+                cleared=proposal.cleared, snapshot=codec.pack([s.to_wire() for s in snapshot]),
+            )  # fmt: skip
+            self.store.save(voted)
         return sign_vote(self.port.key, data)
-
-    def _check_proposal(
-        self,
-        coordinator: bytes,
-        snapshot: list[SignedStatement],
-        proposal: Proposal,
-        data: bytes,
-    ) -> None:
-        check_snapshot(snapshot, proposal.nonce)
-        if not any(s.statement.community_id == self.me for s in snapshot):
-            raise refuse("not_in_snapshot", "our statement is not in the snapshot")
-        again = propose(snapshot, proposal.nonce, coordinator, proposal.deadline_ms)
-        if again is None or again.encode() != data:
-            raise refuse("bad_proposal", "the proposal does not follow from the snapshot")
 
     async def _hold_still(self, nonce: bytes, proposal: Proposal) -> None:
         """Refuse new holds on our lines in the round, then let holds being logged land."""
@@ -383,27 +319,6 @@ class ClearingDesk:
         if self.transfers.holds_submitting:
             raise refuse("busy", "payments are being logged on our lines; try again")
 
-    def _record_refusal(
-        self, coordinator: bytes, proposal: Proposal, data: bytes, err: LetsError
-    ) -> None:
-        now = self.now()
-        self.store.save(
-            RoundRow(
-                proposal.nonce,
-                round_id(data),
-                "participant",
-                coordinator,
-                "refused",
-                None,
-                data,
-                None,
-                proposal.cleared,
-                str(err)[:500],
-                now,
-                now,
-            )
-        )
-
     async def _apply(self, nonce: bytes, data: bytes, votes: dict[bytes, bytes]) -> None:
         clear = Clear.of(data, votes)
         if not self.applied(clear.round_id):
@@ -413,20 +328,16 @@ class ClearingDesk:
 
     async def _committed(self, coordinator: bytes, data: bytes, votes: dict[bytes, bytes]) -> None:
         proposal = Proposal.decode(data)
-        if proposal.coordinator != coordinator:
-            raise refuse("not_coordinator", "only a round's coordinator announces its outcome")
-        for community, sig in votes.items():
-            if not vote_is_valid(community, data, sig):
-                raise BadSignature("a vote in the commit does not verify")
+        commit.check_commit(coordinator, proposal, data, votes)
         await self._apply(proposal.nonce, data, votes)
         row = self.store.get(proposal.nonce)
         if row is not None and row.state != "committed":
-            self.store.save(row.decided("committed", self.now(), votes=pack_votes(votes)))
+            self._decide(row, "committed", votes=pack_votes(votes))
 
     def _abort_vote(self, nonce: bytes, reason: str) -> None:
         row = self.store.get(nonce)
         if row is not None and row.role == "participant" and row.state == "voted":
-            self.store.save(row.decided("aborted", self.now(), reason))
+            self._decide(row, "aborted", reason)
         self._unreserve(nonce)
 
     # -- requests from peers -----------------------------------------------------------
@@ -448,41 +359,29 @@ class ClearingDesk:
         if kind == "abort":
             row = self.store.get(nonce)
             if row is not None and row.coordinator == peer:
-                self._abort_vote(nonce, "the coordinator aborted the round")
+                self._abort_vote(nonce, commit.ABORTED_BY_COORDINATOR)
             return wire.encode("ok")
-        return self._outcome(nonce)
-
-    def _outcome(self, nonce: bytes) -> bytes:
-        row = self.store.get(nonce)
-        if row is None or row.role != "coordinator":
-            return wire.encode("aborted", "no such round was run here")
-        if row.state == "committed":
-            assert row.proposal is not None and row.votes is not None
-            return wire.encode("committed", row.proposal, codec.unpack(row.votes))
-        if row.state == "proposing":
-            return wire.encode("pending")
-        return wire.encode("aborted", row.reason)
+        answer, fields = outcome_answer(self.store.get(nonce))
+        return wire.encode(answer, *fields)
 
     # -- after a restart, or a lost message ------------------------------------------------
 
     async def recover(self) -> None:
         for row in self.store.in_state("proposing", "coordinator"):
-            if row.nonce not in self._running:  # we were stopped mid-round
+            if commit.stopped(row, self._running):  # we were stopped mid-round
                 assert row.proposal is not None
-                reason = "the coordinator stopped before every vote arrived"
-                self.store.save(row.decided("aborted", self.now(), reason))
+                self._decide(row, "aborted", commit.STOPPED)
                 proposal = Proposal.decode(row.proposal)
                 await self._tell(
                     [p for p in proposal.participants if p != self.me],
                     wire.encode("abort", row.nonce),
                 )
         for row in self.store.in_state("committed", "coordinator"):
-            if row.round_id is not None and not self.applied(row.round_id):
-                assert row.proposal is not None and row.votes is not None
-                if self.me in Proposal.decode(row.proposal).participants:
-                    await self._apply(row.nonce, row.proposal, unpack_votes(row.votes))
+            todo = commit.to_apply(row, self.me, self.applied)
+            if todo is not None:
+                await self._apply(row.nonce, *todo)
         for row in self.store.in_state("voted", "participant"):
-            if self.now() - row.created_ms > 1000:  # the commit is usually on its way
+            if commit.in_doubt(row, self.now()):  # the commit is usually on its way
                 await self._ask_outcome(row)
 
     async def _ask_outcome(self, row: RoundRow) -> None:
@@ -497,9 +396,8 @@ class ClearingDesk:
         except PeerError:
             return  # still in doubt: our lines stay held until the coordinator answers
         kind, f = wire.decode(raw, {"committed": 2, "aborted": 1, "pending": 0}, MAX_MESSAGE_BYTES)
-        if kind == "committed":
-            await self._committed(
-                row.coordinator, codec.expect_bytes(f[0], "proposal"), dict(votes_from_wire(f[1]))
-            )
-        elif kind == "aborted":
-            self._abort_vote(row.nonce, codec.expect_str(f[0], "reason")[:500] or "aborted")
+        learned = commit.outcome_of(kind, f)
+        if isinstance(learned, Committed):
+            await self._committed(row.coordinator, learned.proposal, learned.votes)
+        elif isinstance(learned, Aborted):
+            self._abort_vote(row.nonce, learned.reason)

@@ -18,9 +18,9 @@ from letsnode.core.errors import InvalidInput, LedgerRefusal, LetsError
 from letsnode.core.wire.bodies import LineAgreement
 from letsnode.core.wire.lines import LINE_ID_BYTES, LineTerms, SignedLine, convert
 from letsnode.federation import wire
-from letsnode.federation.port import LedgerPort
+from letsnode.federation.port import LedgerPort, LineRecords
 from letsnode.net.transport import PeerTransport
-from letsnode.store.federation_store import FederationStore, Proposal, proposal_id
+from letsnode.store.federation_store import Proposal, proposal_id
 
 SHAPES = {"hello": 0, "propose": 2, "accept": 2, "lower": 2}
 
@@ -41,7 +41,7 @@ class LineDesk:
         self,
         port: LedgerPort,
         transport: PeerTransport,
-        store: FederationStore,
+        store: LineRecords,
         timeout: float = 10.0,
     ) -> None:
         self.port = port

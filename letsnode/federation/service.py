@@ -65,7 +65,7 @@ class Federation:
         self.transfers = TransferDesk(
             port, transport, store, self.routes, self.config.timing, self._changed
         )
-        self.transfers.refresh_own_advert = self.refresh_own_advert  # type: ignore[method-assign]
+        self.transfers.refresh_own_advert = self.refresh_own_advert
         self.clearing = ClearingDesk(
             port,
             transport,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from letsnode.core.clearing.commit import RoundReport
 from letsnode.core.errors import InvalidInput
 from letsnode.core.names import check_slug
 from letsnode.core.wire.entries import Admit, Limits, SignedOrder, Status
-from letsnode.federation.clearing import RoundReport
 from letsnode.federation.service import Federation
 from letsnode.federation.transfers import Outcome
 from letsnode.net.peerid import peer_id_from_community_id

@@ -18,9 +18,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from letsnode.core.amounts import format_amount
+from letsnode.core.clearing.commit import RoundReport
 from letsnode.core.errors import LedgerRefusal, LetsError, NotFound
 from letsnode.core.wire.clearing import NONCE_BYTES
-from letsnode.federation.clearing import RoundReport
 from letsnode.store.clearing_store import POLICIES, RoundRow
 from letsnode.views.clearing_report import plot_png, round_summary
 from letsnode.web.common import json_body, limits_of, node_of, ok, steward
