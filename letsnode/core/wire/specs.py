@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import methodcaller
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, ClassVar, Protocol
 
 from letsnode.core.amounts import INT64_MAX, INT64_MIN
 from letsnode.core.crypto import HASH_BYTES, KEY_BYTES, SIGNATURE_BYTES
@@ -20,11 +20,24 @@ from letsnode.core.errors import DecodeError, InvalidInput
 from letsnode.core.names import MEMO_MAX, check_slug, check_text, check_unit
 from letsnode.core.wire.codec import Wire
 
-if TYPE_CHECKING:
-    from letsnode.core.wire.schema import Struct
-
 Check = Callable[[Any], None]
 Convert = Callable[[Any], Any]
+
+
+class SchemaLike(Protocol):
+    """What a spec uses of a declared class's codec (``schema.Schema``)."""
+
+    width: int
+    from_wire: Callable[[Wire], Any]
+    to_wire: Callable[[Any], list[Wire]]
+
+
+class Struct(Protocol):
+    """A declared class as the specs see it (``schema.Struct`` and its subclasses): the
+    specs describe fields, the schema builds codecs from them, so this module names the
+    classes only by what it needs of them."""
+
+    SCHEMA: ClassVar[SchemaLike]
 
 
 class Spec:
