@@ -165,9 +165,11 @@ def _forward(
     if onward is None:
         no_line = reject(ctx, tid, hop, "no_route", "no line towards the next community")
         return flow.to("done"), [claim, no_line]
-    amount = onward.terms.to_partner(ctx.me, prepare.amount)
-    if amount <= 0 or (
-        onward.ceiling is not None and onward.balance + onward.held_in + amount > onward.ceiling
+    # The onward leg carries the amount converted to the next community's units; here it
+    # is held, like every amount of this ledger, in ours: the amount that came in.
+    if onward.terms.to_partner(ctx.me, prepare.amount) <= 0 or (
+        onward.ceiling is not None
+        and onward.balance + onward.held_in + prepare.amount > onward.ceiling
     ):
         no_room = reject(ctx, tid, hop, "no_route", "not enough room on the next line")
         return flow.to("done"), [claim, no_room]
@@ -218,7 +220,9 @@ def held_in(ctx: Context, flow: Flow, event: Logged, view: View) -> Transition:
     flow = flow.to(flow.step, leg=OutLeg(nxt, data, sig, prepare.hop + 1, expiry), prepare=None)
     save = SaveOutgoing(tid, nxt, data, sig, expiry)  # before the hold: see invoiced()
     try:
-        hold = Hold(tid, "out", TRANSIT, onward.handle, amount, prepare.condition, expiry, b"", b"")
+        hold = Hold(  # in our units, as it came in: transit is even again once both settle
+            tid, "out", TRANSIT, onward.handle, prepare.amount, prepare.condition, expiry, b"", b""
+        )
     except LetsError as err:
         return _unwind(flow, err.code, str(err), save)
     return flow.to("holding_onward"), [save, Log(hold, "report")]
