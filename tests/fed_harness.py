@@ -12,6 +12,7 @@ import trio
 from letsnode.community.folder import Community
 from letsnode.core.wire.entries import Body, Entry
 from letsnode.core.wire.transfers import RemoteOrder
+from letsnode.federation.peers import Partners
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.federation.transfers import Timing
 from letsnode.net.memory import MemoryNetwork, memory_addr
@@ -159,13 +160,12 @@ class Restartable:
                 c.clock = virtual_ms
                 port = CrashingPort(c, self)
                 store = FederationStore(c.store.conn)
+                partners = Partners(lambda: c.ledger, store, virtual_ms)
                 transport = self.network.transport(
-                    c.key.public,
-                    known_peers=store.known_peers(),
-                    on_peer=lambda peer, addrs: store.remember_peer(peer, addrs, virtual_ms()),
+                    c.key.public, known_peers=partners.known(), on_peer=partners.met
                 )
                 async with transport as t, trio.open_nursery() as n:
-                    fed = Federation(port, t, store, self.config)
+                    fed = Federation(port, t, store, self.config, partners)
                     self.node = FedNode(c, fed)
                     await n.start(fed.run)
                     task_status.started()

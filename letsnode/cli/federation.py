@@ -173,7 +173,8 @@ def list_(obj: Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
 @pass_ctx
 def peers(obj: Context, as_json: bool) -> None:
-    """Partner nodes this node knows, and whether they are connected."""
+    """Peers this node knows: partners (a line or a proposal) first, and whether they are
+    connected."""
     with user_errors():
         result = running(obj.data).call("peers")
     if as_json:
@@ -181,6 +182,7 @@ def peers(obj: Context, as_json: bool) -> None:
         return
     if not result:
         click.echo("no peers yet: start with --peer ADDRESS, or wait for partners")
-    for p in result:
+    for p in sorted(result, key=lambda p: not p["partner"]):
         state = "connected" if p["connected"] else "not connected"
-        click.echo(f"{p['short'] or '?':<12} {p['peer_id']}  {state}")
+        role = "partner" if p["partner"] else "peer"
+        click.echo(f"{p['short'] or '?':<12} {role:<8} {p['peer_id']}  {state}")

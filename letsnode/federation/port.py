@@ -7,7 +7,7 @@ may give a desk anything with these methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
 from letsnode.core.crypto import SigningKey
@@ -71,3 +71,19 @@ class RoundRecords(Protocol):
     def in_state(self, state: str, role: str) -> list[RoundRow]: ...
 
     def policy(self) -> str: ...
+
+
+class PeerRecords(Protocol):
+    """The addresses of peers a node remembers across restarts (``federation/peers.py``)."""
+
+    def remember_peer(self, community_id: bytes, addrs: list[str], now_ms: int) -> None: ...
+
+    def known_peers(
+        self, only: Collection[bytes] | None = None
+    ) -> list[tuple[bytes, list[str]]]: ...
+
+    def forget_strangers(self, keep: Collection[bytes], limit: int) -> None:
+        """Keep the rows of ``keep`` and at most ``limit`` others, the most recently seen."""
+        ...
+
+    def proposals(self) -> list[Proposal]: ...

@@ -22,6 +22,7 @@ from letsnode.core.wire.adverts import Advert, AdvertLine
 from letsnode.federation import wire
 from letsnode.federation.clearing import ClearingDesk
 from letsnode.federation.lines import LineDesk
+from letsnode.federation.peers import Partners
 from letsnode.federation.port import LedgerPort
 from letsnode.federation.transfers import Timing, TransferDesk
 from letsnode.net.peerid import community_id_from_peer_id
@@ -55,12 +56,15 @@ class Federation:
         transport: PeerTransport,
         store: FederationStore,
         config: FederationConfig | None = None,
+        partners: Partners | None = None,
     ) -> None:
         self.port = port
         self.transport = transport
         self.store = store
         self.config = config or FederationConfig()
-        self.routes = RoutingTable()
+        self.partners = partners or Partners(lambda: port.ledger, store, port.clock)
+        me = port.key.public
+        self.routes = RoutingTable(keep=lambda c: c == me or c in self.partners.ids())
         self.lines = LineDesk(port, transport, store)
         self.transfers = TransferDesk(
             port, transport, store, self.routes, self.config.timing, self._changed
@@ -108,7 +112,7 @@ class Federation:
 
     def refresh_own_advert(self) -> Advert:
         advert = self.own_advert()
-        self.routes.adverts[advert.community_id] = advert
+        self.routes.put(advert)
         return advert
 
     async def publish_advert(self) -> None:
@@ -138,8 +142,8 @@ class Federation:
             advert = self._decode_advert(publisher, message)
         except LetsError:
             return
-        if advert.community_id != self.port.key.public:
-            self.routes.add(advert)
+        if advert.community_id != self.port.key.public and self.routes.add(advert):
+            self.partners.advertised(advert)
 
     # -- naming partners ------------------------------------------------------------------
 

@@ -163,6 +163,7 @@ def control_commands(node: Node) -> dict[str, Command]:
 
     async def peers(args: dict[str, Any]) -> Any:
         table = fed().routes.adverts
+        partners = fed().partners.ids()
         out = []
         for p in fed().transport.peers():
             advert = table.get(p.community_id)
@@ -173,6 +174,7 @@ def control_commands(node: Node) -> dict[str, Command]:
                     "short": advert.short if advert else None,
                     "name": advert.name if advert else None,
                     "connected": p.connected,
+                    "partner": p.community_id in partners,
                     "addrs": list(p.addrs),
                 }
             )

@@ -16,6 +16,7 @@ import trio
 
 from letsnode.audit.pool import PoolKind, VerifyPool
 from letsnode.community.folder import DB_NAME, Community
+from letsnode.federation.peers import Partners
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.http import HttpServerKind, split_host_port
 from letsnode.net.libp2p.host import open_libp2p_transport
@@ -61,19 +62,22 @@ async def run_node(
             pool = VerifyPool(verify_pool)
             fed_db = connect(data / DB_NAME)  # its own connection: see FederationStore
             fed_store = FederationStore(fed_db.conn)
+            partners = Partners(lambda: node.ledger, fed_store, now_ms)
             async with (
                 open_ledger_writer(node.community, pool=pool) as writer,
                 open_libp2p_transport(
                     node.key.seed,
                     listen,
                     peers,
-                    known_peers=fed_store.known_peers(),
-                    on_peer=lambda peer, addrs: fed_store.remember_peer(peer, addrs, now_ms()),
+                    known_peers=partners.known(),
+                    on_peer=partners.met,
                 ) as transport,
                 trio.open_nursery() as nursery,
             ):
                 node.writer = writer
-                node.federation = Federation(node, transport, fed_store, federation_config)
+                node.federation = Federation(
+                    node, transport, fed_store, federation_config, partners
+                )
                 await nursery.start(node.federation.run)
                 await nursery.start(serve_control, data, control_commands(node))
                 urls: list[str] = await nursery.start(serve_http, app, host, port, http_server)

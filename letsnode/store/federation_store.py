@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,22 @@ class FederationStore:
             (community_id, json.dumps(sorted(addrs)), now_ms),
         )
 
-    def known_peers(self) -> list[tuple[bytes, list[str]]]:
+    def known_peers(self, only: Collection[bytes] | None = None) -> list[tuple[bytes, list[str]]]:
+        """Remembered peers and their addresses, by community id; only those of ``only``."""
         rows = self.conn.execute("SELECT community_id, addrs FROM peers ORDER BY community_id")
-        return [(row[0], list(json.loads(row[1]))) for row in rows]
+        wanted = None if only is None else set(only)
+        return [
+            (row[0], list(json.loads(row[1]))) for row in rows if wanted is None or row[0] in wanted
+        ]
+
+    def forget_strangers(self, keep: Collection[bytes], limit: int) -> None:
+        """Keep the rows of ``keep`` and at most ``limit`` others, the most recently seen."""
+        keep = set(keep)
+        rows = self.conn.execute(
+            "SELECT community_id FROM peers ORDER BY last_seen_ms DESC, community_id"
+        ).fetchall()
+        others = [row[0] for row in rows if row[0] not in keep]
+        with self.conn:
+            self.conn.executemany(
+                "DELETE FROM peers WHERE community_id = ?", [(c,) for c in others[limit:]]
+            )
