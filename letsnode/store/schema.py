@@ -83,7 +83,7 @@ def _checkpoints(db: sqlite_utils.Database) -> None:
 
 @migration(3, "lines and holds")
 def _lines_and_holds(db: sqlite_utils.Database) -> None:
-    # Credit lines and the legs of conditional transfers (letsnode/core/federation_*.py),
+    # Credit lines and the legs of conditional transfers (letsnode/core/rules/lines.py, holds.py),
     # derived from the log like ``accounts``; ``held_*`` are what pending legs reserve.
     db.execute("ALTER TABLE accounts ADD COLUMN held_out INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE accounts ADD COLUMN held_in INTEGER NOT NULL DEFAULT 0")
