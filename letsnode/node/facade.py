@@ -14,14 +14,13 @@ A Node is the web's ``NodePort`` (``letsnode.web.port``) and the federation's
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
 
-from letsnode.community.folder import DB_NAME, Community
+from letsnode.community.folder import DB_NAME, Community, now_ms
 from letsnode.core.crypto import SigningKey
 from letsnode.core.rules.ledger import Ledger
 from letsnode.core.rules.state import Account
@@ -48,10 +47,6 @@ from letsnode.store.web_store import WebStore
 if TYPE_CHECKING:
     from letsnode.federation.service import Federation
     from letsnode.node.ingest import LedgerWriter
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Node:

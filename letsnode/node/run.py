@@ -15,14 +15,14 @@ from typing import Any
 import trio
 
 from letsnode.audit.pool import PoolKind, VerifyPool
-from letsnode.community.folder import DB_NAME, Community
+from letsnode.community.folder import DB_NAME, Community, now_ms
 from letsnode.federation.peers import Partners
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.http import HttpServerKind, split_host_port
 from letsnode.net.libp2p.host import open_libp2p_transport
 from letsnode.node.commands import control_commands
 from letsnode.node.control import hold_folder, serve_control
-from letsnode.node.facade import Node, now_ms
+from letsnode.node.facade import Node
 from letsnode.node.ingest import open_ledger_writer
 from letsnode.store.db import connect
 from letsnode.store.federation_store import FederationStore
