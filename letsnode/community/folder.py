@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from letsnode.community.keystore import read_key, write_new_key
+from letsnode.community.keystore import read_key, write_key, write_new_key
 from letsnode.core.amounts import format_amount
 from letsnode.core.crypto import KEY_BYTES, SigningKey
 from letsnode.core.errors import InvalidInput, LetsError
@@ -74,23 +74,28 @@ class Community:
         scale: int,
         floor: int,
         ceiling: int | None,
+        key: SigningKey | None = None,
+        durable: bool = True,
     ) -> Community:
-        """Make a new community in ``path`` (which must not hold one) and log its genesis."""
+        """Make a new community in ``path`` (which must not hold one) and log its genesis.
+
+        The node key is fresh unless ``key`` is given (a simulation derives its nodes' keys
+        from its seed); ``durable=False`` skips the fsyncs (``store.db.connect``)."""
         if (path / DB_NAME).exists() or (path / NODE_KEY).exists():
             raise InvalidInput(f"{path} already holds a community; choose another --data folder")
         Genesis(bytes(KEY_BYTES), name, short, unit, scale, floor, ceiling)  # validate first
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = write_new_key(path / NODE_KEY)
-        store = LedgerStore(connect(path / DB_NAME))
+        key = write_new_key(path / NODE_KEY) if key is None else write_key(path / NODE_KEY, key)
+        store = LedgerStore(connect(path / DB_NAME, durable=durable))
         community = cls(path, store, Ledger(), key)
         community.commit(Genesis(key.public, name, short, unit, scale, floor, ceiling))
         return community
 
     @classmethod
-    def open(cls, path: Path) -> Community:
+    def open(cls, path: Path, *, durable: bool = True) -> Community:
         if not (path / DB_NAME).exists():
             raise NotInitialised(f"{path} holds no community: run 'letsnode --data {path} init'")
-        store = LedgerStore(connect(path / DB_NAME))
+        store = LedgerStore(connect(path / DB_NAME, durable=durable))
         ledger = store.load()
         if ledger is None:
             raise NotInitialised(f"{path} holds an empty ledger: run 'letsnode init' again")

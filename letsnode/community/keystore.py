@@ -12,8 +12,15 @@ from letsnode.core.errors import InvalidInput
 
 def write_new_key(path: Path) -> SigningKey:
     """Create a fresh key at ``path`` (mode 600, parent 700); refuse to overwrite one."""
+    return write_key(path, SigningKey(secrets.token_bytes(KEY_BYTES)))
+
+
+def write_key(path: Path, key: SigningKey) -> SigningKey:
+    """Write ``key``'s seed at ``path`` as ``write_new_key`` does (mode 600, durable);
+    refuse to overwrite a key. For keys made elsewhere (a simulation derives them from its
+    seed, so that a run can be repeated)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    seed = secrets.token_bytes(KEY_BYTES)
+    seed = key.seed
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -29,7 +36,7 @@ def write_new_key(path: Path) -> SigningKey:
         os.fsync(folder)
     finally:
         os.close(folder)
-    return SigningKey(seed)
+    return key
 
 
 def read_key(path: Path) -> SigningKey:

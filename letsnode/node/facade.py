@@ -76,10 +76,12 @@ class Node:
         )
 
     @classmethod
-    def open(cls, data: Path) -> Node:
-        community = Community.open(data)
+    def open(cls, data: Path, *, durable: bool = True) -> Node:
+        """Open the node of the data folder ``data``; ``durable=False`` for simulations
+        (``store.db.connect``)."""
+        community = Community.open(data, durable=durable)
         try:
-            web = WebStore(connect(data / DB_NAME))
+            web = WebStore(connect(data / DB_NAME, durable=durable))
         except BaseException:
             community.close()
             raise
