@@ -81,10 +81,16 @@ class FedNode:
 
 @asynccontextmanager
 async def federation(
-    tmp: Path, names: list[str], network: MemoryNetwork | None = None, timing: Timing | None = None
+    tmp: Path,
+    names: list[str],
+    network: MemoryNetwork | None = None,
+    timing: Timing | None = None,
+    config: FederationConfig | None = None,
 ):
     network = network or MemoryNetwork()
-    config = FederationConfig(timing=timing or Timing(), advert_interval_s=2.0, tick_s=0.2)
+    config = config or FederationConfig(
+        timing=timing or Timing(), advert_interval_s=2.0, tick_s=0.2
+    )
     nodes: dict[str, FedNode] = {}
     async with AsyncExitStack() as stack:
         for name in names:

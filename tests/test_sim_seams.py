@@ -1,12 +1,23 @@
 """The node's seams for simulations: each off by default, each doing only what it says.
 
-``connect(durable=False)`` and a node key given to ``Community.create``.
+``connect(durable=False)``, a node key given to ``Community.create``, seeded ids in the
+federation (``rng``), and a recovery loop that rests while idle (``idle_tick_s``).
 """
+
+import random
+
+import trio
 
 from letsnode.community.folder import Community
 from letsnode.core.crypto import SigningKey
+from letsnode.core.wire.bodies import Hold
+from letsnode.federation.service import FederationConfig
+from letsnode.net.memory import MemoryNetwork, memory_addr
 from letsnode.node.facade import Node
 from letsnode.store.db import connect
+from tests.fed_harness import Restartable, adverts_settled, federation, open_line
+
+IDLE = FederationConfig(advert_interval_s=600.0, tick_s=0.2, idle_tick_s=3600.0)
 
 
 def test_a_database_that_need_not_survive_the_machine_skips_fsync(tmp_path):
@@ -37,3 +48,83 @@ def test_a_community_can_be_made_with_a_given_node_key(tmp_path):
     assert (tmp_path / "d" / "node.key").read_bytes() == key.seed
     with Community.opened(tmp_path / "d") as reopened:
         assert reopened.key.public == key.public
+
+
+async def test_seeded_federations_draw_the_same_ids(tmp_path, autojump_clock):
+    def ids(seed: int) -> list[bytes]:
+        rng = random.Random(seed)
+        return [rng.randbytes(16), rng.randbytes(16)]
+
+    async with federation(tmp_path, ["a", "b"]) as (_, n):
+        fed = n["a"].federation
+        assert fed.transfers.token is fed.lines.token is fed.clearing.token  # unseeded: secrets
+        a, b = n["a"], n["b"]
+        rng = random.Random(5)
+        a.federation.transfers.token = a.federation.lines.token = rng.randbytes
+        await open_line(a, b, 500, 500)
+        (line,) = a.community.ledger.lines.values()
+        outcome = await a.federation.transfers.pay(*a.order("m-a", b.id, "m-b", 10))
+        assert [line.terms.line_id, outcome.transfer_id] == ids(5)
+
+
+async def test_an_idle_recovery_loop_rests_and_wakes_for_a_payment(tmp_path, autojump_clock):
+    async with federation(tmp_path, ["a", "b", "c"], config=IDLE) as (network, n):
+        await open_line(n["a"], n["b"], 500, 500)
+        await open_line(n["b"], n["c"], 500, 500)
+        passes = {"b": 0}
+        expire = n["b"].federation.transfers.expire
+
+        async def counted() -> None:
+            passes["b"] += 1
+            await expire()
+
+        n["b"].federation.transfers.expire = counted  # type: ignore[method-assign]
+        await trio.sleep(3 * 3600)
+        assert passes["b"] <= 4  # once an hour, not 54,000 times at tick_s
+        # A cut link: the holds still go at their expiry, as with a pass every tick_s.
+        network.partition(n["b"].id, n["c"].id)
+        outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["c"].id, "m-c", 5))
+        assert outcome.state in ("expired", "rejected")
+        await trio.sleep(20)
+        for x in "abc":
+            assert not n[x].community.ledger.holds, x
+        network.heal(n["b"].id, n["c"].id)
+        outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["c"].id, "m-c", 5))
+        assert outcome.state == "fulfilled"
+
+
+async def test_an_idle_node_killed_mid_transfer_still_resumes_from_its_log(
+    tmp_path, autojump_clock
+):
+    network = MemoryNetwork()
+    nodes = {x: Restartable(tmp_path, x, network, IDLE) for x in "abc"}
+    async with trio.open_nursery() as nursery:
+        for r in nodes.values():
+            await nursery.start(r.run)
+        a, b, c = (nodes[x].node for x in "abc")
+        await a.federation.transport.connect(memory_addr(b.id))
+        await c.federation.transport.connect(memory_addr(b.id))
+        await open_line(a, b, 500, 500)
+        await open_line(b, c, 500, 500)
+        await adverts_settled([a, b, c])
+        await trio.sleep(7200)  # every loop at rest
+        nodes["b"].crash_after = lambda body: isinstance(body, Hold) and body.role == "out"
+        result = {}
+
+        async def pay():
+            result["outcome"] = await a.federation.transfers.pay(*a.order("m-a", c.id, "m-c", 42))
+
+        nursery.start_soon(pay)
+        with trio.fail_after(5):
+            while nodes["b"].node is not None:
+                await trio.sleep(0.01)
+        await trio.sleep(1)
+        await nursery.start(nodes["b"].run)
+        with trio.fail_after(60):  # well before idle_tick_s: the restart's first pass resumes
+            while "outcome" not in result:
+                await trio.sleep(0.1)
+        assert result["outcome"].state == "fulfilled", result["outcome"].message
+        with trio.fail_after(60):
+            while any(nodes[x].node.community.ledger.holds for x in "abc"):
+                await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()

@@ -96,6 +96,8 @@ class ClearingDesk:
         self.known = known
         self.on_change = on_change
         self.request_timeout = 5.0
+        # Where round nonces come from (the service may give a seeded source: simulations).
+        self.token: Callable[[int], bytes] = secrets.token_bytes
         self._running: set[bytes] = set()
         self._reserved: dict[bytes, set[str]] = {}  # nonce -> line accounts held still
         for row in store.in_state("voted", "participant"):
@@ -124,6 +126,10 @@ class ClearingDesk:
 
     # -- reservations ------------------------------------------------------------------
 
+    def busy(self) -> bool:
+        """True while we coordinate a round or hold lines still for one we voted in."""
+        return bool(self._running or self._reserved)
+
     def is_reserved(self, handle: str) -> bool:
         return any(handle in handles for handles in self._reserved.values())
 
@@ -144,7 +150,7 @@ class ClearingDesk:
 
     async def run_round(self, timeout_s: float = 10.0) -> RoundReport:
         """Run one clearing round with every community we know; return what happened."""
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = self.token(NONCE_BYTES)
         self._running.add(nonce)
         try:
             return await self._run(nonce, timeout_s)
@@ -308,6 +314,7 @@ class ClearingDesk:
                 cleared=proposal.cleared, snapshot=codec.pack([s.to_wire() for s in snapshot]),
             )  # fmt: skip
             self.store.save(voted)
+            self.on_change()  # the service's recovery pass asks for the outcome if it is late
         return sign_vote(self.port.key, data)
 
     async def _hold_still(self, nonce: bytes, proposal: Proposal) -> None:

@@ -50,6 +50,8 @@ class LineDesk:
         self.timeout = timeout
         # Set by the clearing desk: line accounts held still for a clearing round.
         self.reserved: Callable[[str], bool] = lambda handle: False
+        # Where line ids come from (the service may give a seeded source: simulations).
+        self.token: Callable[[int], bytes] = secrets.token_bytes
 
     @property
     def me(self) -> bytes:
@@ -84,7 +86,7 @@ class LineDesk:
         partner = await self.hello(peer)
         me = ledger.community
         if existing is None:
-            line_id, version, a_is_me = secrets.token_bytes(LINE_ID_BYTES), 1, True
+            line_id, version, a_is_me = self.token(LINE_ID_BYTES), 1, True
         else:
             t = existing.terms
             line_id, version, a_is_me = t.line_id, t.version + 1, t.a_id == self.me
@@ -166,6 +168,10 @@ class LineDesk:
         sent = replace(proposal, state="accepted")
         self.store.save_proposal(sent)
         return sent
+
+    def has_unsent(self) -> bool:
+        """True while an agreement we logged has not reached the partner yet."""
+        return any(proposal.state == "unsent" for proposal in self.store.proposals())
 
     async def resend_unsent(self) -> None:
         """Tell partners about agreements we logged while they were unreachable."""

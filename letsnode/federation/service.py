@@ -3,6 +3,12 @@
 ``Federation.run`` registers the line and transfer protocols on the transport, subscribes to
 line adverts, finishes what the log shows unfinished (after a crash), and then keeps three
 loops going: expiry of legs, recovery of in-doubt legs, and publishing our advert.
+
+Two seams for simulations (``letsnode.sim``), both off unless asked for: ``rng`` draws the
+ids of transfers, lines and rounds and the jitter of the clearing loop from a seeded
+generator instead of the system's randomness, so that a run can be repeated; and
+``FederationConfig.idle_tick_s`` lets the recovery loop rest while nothing waits on it, so
+that a year of simulated time does not cost a pass every ``tick_s``.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -40,6 +47,10 @@ class FederationConfig:
     tick_s: float = 0.5
     clearing_every_s: float | None = None  # run a clearing round this often (None: never)
     clearing_timeout_s: float = 10.0
+    # None: a recovery pass every tick_s, always. A number: while no hold is pending, no
+    # clearing round runs or waits on us and no line agreement is unsent, the next pass
+    # waits for the next change (a hold, a vote...) or this many seconds, then tick_s.
+    idle_tick_s: float | None = None
 
 
 def hex_id(text: str) -> bytes:
@@ -57,6 +68,7 @@ class Federation:
         store: FederationStore,
         config: FederationConfig | None = None,
         partners: Partners | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.port = port
         self.transport = transport
@@ -79,7 +91,12 @@ class Federation:
             self._changed,
         )
         self.lines.reserved = self.clearing.is_reserved
+        self._uniform: Callable[[float, float], float] = random.uniform
+        if rng is not None:
+            self.transfers.token = self.lines.token = self.clearing.token = rng.randbytes
+            self._uniform = rng.uniform
         self._dirty = trio.Event()
+        self._work = trio.Event()  # set on every change: wakes a resting recovery loop
         self._advert_ts = 0
 
     # -- adverts -------------------------------------------------------------------------
@@ -180,6 +197,7 @@ class Federation:
 
     def _changed(self) -> None:
         self._dirty.set()
+        self._work.set()
 
     # -- running -----------------------------------------------------------------------
 
@@ -207,7 +225,22 @@ class Federation:
                 log.warning("federation recovery step failed: %s", err)
             except Exception:  # a bug in one step must not stop the node's other work
                 log.exception("federation recovery step crashed")
-            await trio.sleep(self.config.tick_s)
+            await self._rest()
+
+    async def _rest(self) -> None:
+        """Wait until the next recovery pass is due (see ``FederationConfig.idle_tick_s``)."""
+        idle_s = self.config.idle_tick_s
+        if idle_s is not None and self._idle():
+            with trio.move_on_after(idle_s):
+                await self._work.wait()
+        self._work = trio.Event()  # a change from now on is seen by the next _idle check
+        await trio.sleep(self.config.tick_s)
+
+    def _idle(self) -> bool:
+        """True when no recovery step has anything to do until something changes."""
+        if self._work.is_set() or self.port.ledger.holds or self.clearing.busy():
+            return False
+        return not self.lines.has_unsent()
 
     async def _advert_loop(self) -> None:
         while True:
@@ -221,7 +254,7 @@ class Federation:
         """Coordinate a clearing round every ``every_s`` seconds (with some jitter, so that
         nodes on the same period do not all start rounds at the same moment)."""
         while True:
-            await trio.sleep(every_s * random.uniform(0.9, 1.1))
+            await trio.sleep(every_s * self._uniform(0.9, 1.1))
             try:
                 report = await self.clearing.run_round(self.config.clearing_timeout_s)
                 log.info("clearing round %s: %s", report.nonce.hex()[:12], report.state)

@@ -86,6 +86,8 @@ class TransferDesk:
         # Set by the service: puts our current room into the routing table before a route
         # is looked for.
         self.refresh_own_advert: Callable[[], object] = lambda: None
+        # Where transfer ids come from (the service may give a seeded source: simulations).
+        self.token: Callable[[int], bytes] = secrets.token_bytes
 
     @property
     def me(self) -> bytes:
@@ -123,7 +125,7 @@ class TransferDesk:
         RemoteOrder.verify(ledger.account(order.payer).key, order_data, order_sig)
         self.refresh_own_advert()
         route = self.routes.find(self.me, order.payee_community, order.amount, self.timing.max_hops)
-        tid = secrets.token_bytes(TRANSFER_ID_BYTES)
+        tid = self.token(TRANSFER_ID_BYTES)
         line = ledger.lines[route[0].line_id]
         origin = f"{order.payer}@{ledger.community.short}"
         ordered = ev.PayOrdered(
