@@ -24,6 +24,7 @@ ALLOWED = {
     "bisect",
     "collections",
     "contextlib",
+    "contextvars",
     "copy",
     "dataclasses",
     "enum",

@@ -1,7 +1,8 @@
 """The node's seams for simulations: each off by default, each doing only what it says.
 
 ``connect(durable=False)``, a node key given to ``Community.create``, seeded ids in the
-federation (``rng``), and a recovery loop that rests while idle (``idle_tick_s``).
+federation (``rng``), a recovery loop that rests while idle (``idle_tick_s``), and
+``crypto.unsigned()``.
 """
 
 import random
@@ -9,7 +10,8 @@ import random
 import trio
 
 from letsnode.community.folder import Community
-from letsnode.core.crypto import SigningKey
+from letsnode.core import crypto
+from letsnode.core.crypto import DOMAIN_ORDER, SigningKey, is_valid_signature
 from letsnode.core.wire.bodies import Hold
 from letsnode.federation.service import FederationConfig
 from letsnode.net.memory import MemoryNetwork, memory_addr
@@ -128,3 +130,28 @@ async def test_an_idle_node_killed_mid_transfer_still_resumes_from_its_log(
             while any(nodes[x].node.community.ledger.holds for x in "abc"):
                 await trio.sleep(0.1)
         nursery.cancel_scope.cancel()
+
+
+async def test_unsigned_signs_nothing_and_accepts_everything_only_inside(autojump_clock):
+    key = SigningKey(bytes(32))
+    real = key.sign(DOMAIN_ORDER, b"m")
+    seen: list[tuple[bytes, bool]] = []
+
+    async def task() -> None:
+        await trio.sleep(1)
+        seen.append(
+            (
+                key.sign(DOMAIN_ORDER, b"m"),
+                is_valid_signature(key.public, DOMAIN_ORDER, b"m", b"\x01" * 64),
+            )
+        )
+
+    async with trio.open_nursery() as nursery:
+        with crypto.unsigned():
+            assert key.sign(DOMAIN_ORDER, b"m") == bytes(64)
+            assert is_valid_signature(key.public, DOMAIN_ORDER, b"m", b"\x01" * 64)
+            nursery.start_soon(task)  # a task started inside keeps the setting
+        assert key.sign(DOMAIN_ORDER, b"m") == real
+        assert not is_valid_signature(key.public, DOMAIN_ORDER, b"m", b"\x01" * 64)
+    assert seen == [(bytes(64), True)]
+    assert is_valid_signature(key.public, DOMAIN_ORDER, b"m", real)

@@ -3,11 +3,17 @@
 Every signature covers ``DOMAIN || message`` where the domain names the message type, so a
 signature made for one kind of message can never be replayed as another. Keys are 32-byte
 seeds (private) and 32-byte public keys; a community's id is its node's public key.
+
+``unsigned()`` is for simulations alone: inside it nothing is signed or verified (see its
+docstring). Nothing in a running node enters it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
@@ -25,6 +31,26 @@ DOMAIN_JOIN = b"letsnode/join/v1\x00"
 KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 HASH_BYTES = 32
+
+# False only inside ``unsigned()``. A context variable, not a global: it holds for the code
+# (and the trio tasks) started inside the block, and nowhere else in the process.
+_SIGNING: ContextVar[bool] = ContextVar("letsnode_signing", default=True)
+_PLACEHOLDER = bytes(SIGNATURE_BYTES)
+
+
+@contextmanager
+def unsigned() -> Iterator[None]:
+    """Within this block ``SigningKey.sign`` returns 64 zero bytes and every signature
+    verifies. For simulations where every party is honest and signing and verifying would
+    dominate the cost; a message's bytes and sizes, and so every rule's decision, stay the
+    same (``tests/test_sim_signatures.py`` checks that a scenario's payment outcomes are
+    identical with and without). Never for a ledger anyone keeps: its entries verify
+    nowhere else."""
+    token = _SIGNING.set(False)
+    try:
+        yield
+    finally:
+        _SIGNING.reset(token)
 
 
 def blake2b256(data: bytes) -> bytes:
@@ -49,6 +75,8 @@ class SigningKey:
 
     def sign(self, domain: bytes, message: bytes) -> bytes:
         """Return the 64-byte signature of ``domain || message``."""
+        if not _SIGNING.get():
+            return _PLACEHOLDER
         return bytes(crypto_sign(domain + message, self._secret)[:SIGNATURE_BYTES])
 
 
@@ -56,6 +84,8 @@ def is_valid_signature(public: bytes, domain: bytes, message: bytes, signature: 
     """True when ``signature`` is ``public``'s signature of ``domain || message``."""
     if len(public) != KEY_BYTES or len(signature) != SIGNATURE_BYTES:
         return False
+    if not _SIGNING.get():
+        return True
     try:
         crypto_sign_open(signature + domain + message, public)
     except (BadSignatureError, CryptoError, ValueError):
