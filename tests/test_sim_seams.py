@@ -155,3 +155,29 @@ async def test_unsigned_signs_nothing_and_accepts_everything_only_inside(autojum
         assert not is_valid_signature(key.public, DOMAIN_ORDER, b"m", b"\x01" * 64)
     assert seen == [(bytes(64), True)]
     assert is_valid_signature(key.public, DOMAIN_ORDER, b"m", real)
+
+
+async def test_an_advert_is_verified_once_by_each_receiver(tmp_path, autojump_clock):
+    async with federation(tmp_path, ["a", "b"]) as (_, n):
+        await open_line(n["a"], n["b"], 500, 500)
+        await trio.sleep(5)
+        b = n["b"].federation
+        decoded, received = [], []
+        decode, on_advert = b._decode_advert, b.routes.add
+
+        def counted(publisher: bytes, message: bytes):  # type: ignore[no-untyped-def]
+            decoded.append(publisher)
+            return decode(publisher, message)
+
+        def added(advert):  # type: ignore[no-untyped-def]
+            received.append(advert.community_id)
+            return on_advert(advert)
+
+        b._decode_advert = counted  # type: ignore[method-assign]
+        b.routes.add = added  # type: ignore[method-assign]
+        await n["a"].federation.publish_advert()
+        await trio.sleep(1)
+        # Each advert of a's that b received (the one published here, and maybe one of
+        # a's advert loop) was decoded and verified once, not once more for the handler.
+        assert received and set(received) == {n["a"].id}
+        assert [x for x in decoded if x == n["a"].id] == received
