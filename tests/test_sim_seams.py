@@ -181,3 +181,11 @@ async def test_an_advert_is_verified_once_by_each_receiver(tmp_path, autojump_cl
         # a's advert loop) was decoded and verified once, not once more for the handler.
         assert received and set(received) == {n["a"].id}
         assert [x for x in decoded if x == n["a"].id] == received
+
+
+def test_a_community_made_on_a_given_clock_dates_its_genesis_by_it(tmp_path):
+    c = Community.create(tmp_path / "d", **_BANK, clock=lambda: 1_767_225_600_000)
+    c.admit("maria")
+    assert c.ledger.last_timestamp_ms == 1_767_225_600_000
+    assert [e.timestamp_ms for e in c.store.entries_at({0, 1}).values()] == [1_767_225_600_000] * 2
+    c.close()

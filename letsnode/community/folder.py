@@ -76,11 +76,13 @@ class Community:
         ceiling: int | None,
         key: SigningKey | None = None,
         durable: bool = True,
+        clock: Callable[[], int] | None = None,
     ) -> Community:
         """Make a new community in ``path`` (which must not hold one) and log its genesis.
 
         The node key is fresh unless ``key`` is given (a simulation derives its nodes' keys
-        from its seed); ``durable=False`` skips the fsyncs (``store.db.connect``)."""
+        from its seed); ``durable=False`` skips the fsyncs (``store.db.connect``); ``clock``
+        dates the genesis and later entries (default: the system's, ``now_ms``)."""
         if (path / DB_NAME).exists() or (path / NODE_KEY).exists():
             raise InvalidInput(f"{path} already holds a community; choose another --data folder")
         Genesis(bytes(KEY_BYTES), name, short, unit, scale, floor, ceiling)  # validate first
@@ -88,6 +90,8 @@ class Community:
         key = write_new_key(path / NODE_KEY) if key is None else write_key(path / NODE_KEY, key)
         store = LedgerStore(connect(path / DB_NAME, durable=durable))
         community = cls(path, store, Ledger(), key)
+        if clock is not None:
+            community.clock = clock
         community.commit(Genesis(key.public, name, short, unit, scale, floor, ceiling))
         return community
 
