@@ -131,5 +131,17 @@ def plot(obj: Context, round_: str, out: Path) -> None:
     click.echo(f"wrote {out}")
 
 
-# Joined to ``letsnode clearing`` (the group of ``cli/clearing_solve.py``) by cli/main.py.
+# Joined to ``letsnode clearing`` (the group of ``cli/clearing_solve.py``) below.
 COMMANDS = [run_, rounds, policy, plot]
+
+
+def _joined() -> click.Group:
+    from letsnode.cli.clearing_solve import clearing
+
+    for command in COMMANDS:
+        clearing.add_command(command)
+    return clearing
+
+
+# ``letsnode clearing``: the group of ``cli/clearing_solve.py`` with these commands joined.
+clearing_group = _joined()

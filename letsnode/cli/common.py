@@ -15,10 +15,10 @@ from typing import Any, NoReturn
 
 import click
 
-from letsnode.community.folder import Community
+from letsnode.cli.context import Context as Context
 from letsnode.core.amounts import parse_decimal
 from letsnode.core.errors import InvalidInput, LetsError
-from letsnode.node.control import ControlClient, client_for, writer
+from letsnode.node.control import ControlClient, client_for
 
 
 def fail(err: LetsError) -> NoReturn:
@@ -41,24 +41,6 @@ def emit_json(value: Any) -> None:
 def echo_lines(lines: list[str]) -> None:
     for line in lines:
         click.echo(line)
-
-
-class Context:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-
-    @contextmanager
-    def community(self) -> Iterator[Community]:
-        with user_errors(), Community.opened(self.data) as community:
-            yield community
-
-    @contextmanager
-    def writing(self) -> Iterator[tuple[ControlClient | None, Community]]:
-        """For a command that writes: the running node's control client (None when no node
-        runs: the command then holds the folder's writer lock until the block ends) and the
-        community, opened only once that is settled, so its state is current."""
-        with user_errors(), writer(self.data) as client, Community.opened(self.data) as c:
-            yield client, c
 
 
 pass_ctx = click.make_pass_decorator(Context)
