@@ -1,10 +1,10 @@
 """The ``letsnode`` command: a thin layer over the library; each group of commands lives
 in a module of its own (``cli/community.py``, ``members.py``, ``audit.py``, ``run.py``,
-``federation.py``, ``clearing_solve.py``, ``clearing_rounds.py``).
+``federation.py``, ``clearing_solve.py``, ``clearing_rounds.py``, ``simulate.py``).
 
 A command's module is imported only when that command runs (``COMMANDS``), so starting
-``letsnode`` costs click and this table: libp2p, the database, numpy and matplotlib load
-only for the commands that use them (``tests/test_cli_imports.py``).
+``letsnode`` costs click and this table: libp2p, the database, numpy, matplotlib and Dask
+load only for the commands that use them (``tests/test_cli_imports.py``).
 
 Errors leave as one line on stderr, ``error: <what was wrong> [<code>]``, with exit code 1
 (2 for a malformed command line); nothing in the ledger changes when a command fails.
@@ -76,6 +76,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "invite": (
         "letsnode.cli.members:invite",
         "Invite codes: whoever has one joins at once, without waiting for a steward.",
+    ),
+    "simulate": (
+        "letsnode.cli.simulate:simulate",
+        "Run a scenario of many communities on a virtual clock; write its figures and report.",
+    ),
+    "sweep": (
+        "letsnode.cli.simulate:sweep",
+        "Run a scenario over a grid of parameters and seeds on Dask; plot the outcomes.",
     ),
 }
 
