@@ -168,6 +168,9 @@ class SimNode:
             return []
         return self._clearing.rounds(limit=10_000)
 
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
     async def restart(self, nursery: trio.Nursery) -> None:
         """Start the node again in ``nursery`` once its last run has wound down."""
         await self._stopped.wait()

@@ -203,6 +203,8 @@ class Simulation:
                 await self._final_round(data)
             self._end_day(math.ceil(self.s.days) - 1)
             self._finish(data)
+            if self.network is None:
+                await world.stop(self.nodes)
             nodes_nursery.cancel_scope.cancel()
         data.wall_s = time.perf_counter() - self.wall0
         return data

@@ -81,7 +81,10 @@ async def open_lines(scenario: Scenario, nodes: list[SimNode]) -> None:
 async def _open_line(line: LineSpec, a: SimNode, b: SimNode) -> None:
     fa, fb = a.federation, b.federation
     assert fa is not None and fb is not None
-    await fa.transport.connect(fb.transport.listen_addrs()[0])
+    # The later community dials the earlier, so that stopping them in order (``stop``)
+    # stops each after every peer it dialled: libp2p then leaves no socket open.
+    dialer, target = (fa, fb) if a.index > b.index else (fb, fa)
+    await dialer.transport.connect(target.transport.listen_addrs()[0])
     proposal = await fa.lines.propose(
         b.id, line.limit_out, line.limit_in, line.rate_num, line.rate_den
     )
@@ -89,6 +92,14 @@ async def _open_line(line: LineSpec, a: SimNode, b: SimNode) -> None:
         while fb.lines.store.proposal(proposal.id) is None:  # on its way (libp2p)
             await trio.sleep(0.05)
     await fb.lines.accept(proposal.id)
+
+
+async def stop(nodes: list[SimNode]) -> None:
+    """Stop every node, first to last, each once the one before has wound down."""
+    for node in nodes:
+        node.crash()
+        await node.wait_stopped()
+        await trio.sleep(0.05)  # its peers see its connections close
 
 
 async def settle_adverts(nodes: list[SimNode], pause_s: float) -> None:
