@@ -12,6 +12,7 @@ import trio
 from letsnode.community.folder import Community
 from letsnode.core import crypto
 from letsnode.core.crypto import DOMAIN_ORDER, SigningKey, is_valid_signature
+from letsnode.core.wire import codec
 from letsnode.core.wire.bodies import Hold
 from letsnode.federation.service import FederationConfig
 from letsnode.net.memory import MemoryNetwork, memory_addr
@@ -157,30 +158,31 @@ async def test_unsigned_signs_nothing_and_accepts_everything_only_inside(autojum
     assert is_valid_signature(key.public, DOMAIN_ORDER, b"m", real)
 
 
-async def test_an_advert_is_verified_once_by_each_receiver(tmp_path, autojump_clock):
-    async with federation(tmp_path, ["a", "b"]) as (_, n):
+async def test_an_advert_is_decoded_and_verified_once_in_a_process(
+    tmp_path, autojump_clock, monkeypatch
+):
+    from letsnode.core.wire.adverts import Advert
+
+    verified = []
+    verify = Advert.verify.__func__  # type: ignore[attr-defined]
+
+    def counted(cls, data, sig, publisher):  # type: ignore[no-untyped-def]
+        verified.append((publisher, data))
+        return verify(cls, data, sig, publisher)
+
+    async with federation(tmp_path, ["a", "b", "c"]) as (_, n):
         await open_line(n["a"], n["b"], 500, 500)
-        await trio.sleep(5)
-        b = n["b"].federation
-        decoded, received = [], []
-        decode, on_advert = b._decode_advert, b.routes.add
-
-        def counted(publisher: bytes, message: bytes):  # type: ignore[no-untyped-def]
-            decoded.append(publisher)
-            return decode(publisher, message)
-
-        def added(advert):  # type: ignore[no-untyped-def]
-            received.append(advert.community_id)
-            return on_advert(advert)
-
-        b._decode_advert = counted  # type: ignore[method-assign]
-        b.routes.add = added  # type: ignore[method-assign]
+        monkeypatch.setattr(Advert, "verify", classmethod(counted))
         await n["a"].federation.publish_advert()
-        await trio.sleep(1)
-        # Each advert of a's that b received (the one published here, and maybe one of
-        # a's advert loop) was decoded and verified once, not once more for the handler.
-        assert received and set(received) == {n["a"].id}
-        assert [x for x in decoded if x == n["a"].id] == received
+        await trio.sleep(5)
+        mine = [data for publisher, data in verified if publisher == n["a"].id]
+        # a's validator (it vets its own), then b's and c's validators and handlers: once
+        assert mine and len(mine) == len(set(mine))
+        for x in "bc":
+            advert = n[x].federation.routes.adverts[n["a"].id]
+            assert advert.lines == n["a"].federation.own_advert().lines
+        forged = codec.pack([mine[-1], bytes(64)])
+        assert not n["b"].federation._advert_valid(n["a"].id, forged)  # new bytes: checked
 
 
 def test_a_community_made_on_a_given_clock_dates_its_genesis_by_it(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,6 +53,12 @@ class FederationConfig:
     # waits for the next change (a hold, a vote...) or this many seconds, then tick_s.
     idle_tick_s: float | None = None
     advert_settle_s: float = 0.2  # after a change, wait this long for more before advertising
+
+
+# Adverts decoded and verified, by (publisher, exact message bytes): the same bytes always
+# decode and verify the same way, so the result may be reused. The most recent kept.
+_VERIFIED_ADVERTS: OrderedDict[tuple[bytes, bytes], Advert] = OrderedDict()
+_VERIFIED_ADVERTS_KEPT = 256
 
 
 def hex_id(text: str) -> bytes:
@@ -98,7 +105,6 @@ class Federation:
             self._uniform = rng.uniform
         self._dirty = trio.Event()
         self._work = trio.Event()  # set on every change: wakes a resting recovery loop
-        self._validated: tuple[bytes, bytes, Advert] | None = None
         self._advert_ts = 0
 
     # -- adverts -------------------------------------------------------------------------
@@ -144,31 +150,37 @@ class Federation:
 
     def _advert_valid(self, publisher: bytes, message: bytes) -> bool:
         try:
-            advert = self._decode_advert(publisher, message)
+            self._decode_advert(publisher, message)
         except LetsError:
             return False
-        # The memory transport hands the same bytes to the handler right after the
-        # validator: the handler need not decode and verify them again (it does when
-        # another message came between, as it may over libp2p).
-        self._validated = (publisher, message, advert)
         return True
 
     def _decode_advert(self, publisher: bytes, message: bytes) -> Advert:
+        """The advert in ``message``, signed by ``publisher`` (raises LetsError if not).
+
+        The validator and then the handler get each message, and in a simulation every
+        node of the process gets the same bytes: an advert once decoded and verified is
+        kept (``_VERIFIED_ADVERTS``, keyed by its exact bytes and publisher) rather than
+        decoded and verified again."""
+        key = (publisher, message)
+        known = _VERIFIED_ADVERTS.get(key)
+        if known is not None:
+            return known
         value = codec.unpack(message, 20 * 1024, "advert message")
         f = codec.expect_list(value, 2, "advert message")
-        return Advert.verify(
+        advert = Advert.verify(
             codec.expect_bytes(f[0], "advert"), codec.expect_bytes(f[1], "signature"), publisher
         )
+        _VERIFIED_ADVERTS[key] = advert
+        if len(_VERIFIED_ADVERTS) > _VERIFIED_ADVERTS_KEPT:
+            _VERIFIED_ADVERTS.popitem(last=False)
+        return advert
 
     async def _on_advert(self, publisher: bytes, message: bytes) -> None:
-        validated, self._validated = self._validated, None
-        if validated is not None and validated[0] == publisher and validated[1] == message:
-            advert = validated[2]
-        else:
-            try:
-                advert = self._decode_advert(publisher, message)
-            except LetsError:
-                return
+        try:
+            advert = self._decode_advert(publisher, message)
+        except LetsError:
+            return
         if advert.community_id != self.port.key.public and self.routes.add(advert):
             self.partners.advertised(advert)
 
