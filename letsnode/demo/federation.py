@@ -207,6 +207,10 @@ def main(http_port: int, seconds: float | None) -> None:
             click.echo(f"  {'':<13} join as a member:  {node.url}/#/join?invite={member}")
         click.echo("From Valencia's wallet, pay karim@tunis: the payment crosses Thessaloniki.")
         click.echo(f"Try: .venv/bin/letsnode --data {folder / 'valencia'} line list")
+        click.echo(
+            "Simulate a year of 14 Mediterranean communities: .venv/bin/letsnode simulate "
+            "simulations/mediterranean.toml --out out/med (then open out/med/report.html)"
+        )
         click.echo("Ctrl-C stops the three nodes.")
         deadline = time.monotonic() + (seconds if seconds is not None else float("inf"))
         while time.monotonic() < deadline and all(n.proc.poll() is None for n in nodes.values()):

@@ -183,6 +183,7 @@ class Simulation:
             stop_s = min(self.s.trade.stop_day, self.s.days) * DAY_S
             async with trio.open_nursery() as timeline:
                 timeline.start_soon(self._days)
+                timeline.start_soon(self._progress)
                 for fault in self.s.faults:
                     timeline.start_soon(self._fault, fault, nodes_nursery)
                 await self.traders.run(stop_s)
@@ -215,6 +216,19 @@ class Simulation:
             await self.sleep_until_s(d * DAY_S)
             self._end_day(d - 1)
             await self.traders.start_day(d)
+
+    async def _progress(self) -> None:
+        """Report progress every simulated hour (or 1/100 of a short run). It runs whether
+        anyone watches or not, so that watching changes nothing in the run."""
+        step = min(3600.0, self.s.seconds / 100)
+        t = 0.0
+        while True:
+            t += step
+            await self.sleep_until_s(t)
+            progress = self.options.progress
+            if progress is not None:
+                wall = time.perf_counter() - self.wall0
+                progress(Progress(t / DAY_S, self.s.days, self.payments.count, wall))
 
     def _end_day(self, d: int) -> None:
         for i, sim in enumerate(self.nodes):
