@@ -27,6 +27,7 @@ def test_the_federation_demo_pays_across_three_node_processes():
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "maria@valencia pays karim@tunis 1.00 HOUR: fulfilled (2 lines)" in out
+    assert "letsnode simulate simulations/mediterranean.toml --out out/med" in out
     assert (
         len(re.findall(r"^  (valencia|thessaloniki|tunis) +http://127\.0\.0\.1:\d+/$", out, re.M))
         == 3
