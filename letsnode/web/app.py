@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from letsnode.core.errors import LetsError
-from letsnode.web import admin, auth, clearing_admin, directory, transfers, wallet
+from letsnode.web import admin, auth, checks, clearing_admin, directory, transfers, wallet
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LOCALES
 from letsnode.web.openapi import openapi_document
@@ -44,6 +44,7 @@ def create_app(
 
     routes: list[Any] = [
         *auth.routes,
+        *checks.routes,  # before wallet's /api/payments/{seq}
         *wallet.routes,
         *transfers.routes,
         *directory.routes,
