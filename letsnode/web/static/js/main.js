@@ -216,13 +216,15 @@ async function enterAsMember() {
   const me = await refreshMe();
   status = "member";
   if (me.language && me.language !== currentLanguage()) await setLanguage(me.language);
-  listen((event) => {
-    refreshMe().catch(() => {});
-    if (event.kind === "payment" && event.payee === app.me.handle) {
-      const decimal = toDecimal(BigInt(event.amount_minor), app.community.scale);
-      toast(t("home.received_toast", { amount: money(decimal), payer: event.payer }));
-    }
-  });
+  listen(onEntry);
+}
+
+function onEntry(event) {
+  refreshMe().catch(() => {});
+  if (event.kind === "payment" && event.payee === app.me.handle) {
+    const decimal = toDecimal(BigInt(event.amount_minor), app.community.scale);
+    toast(t("home.received_toast", { amount: money(decimal), payer: event.payer }));
+  }
 }
 
 async function signInIfPossible() {
@@ -296,8 +298,19 @@ document.addEventListener("click", (event) => {
   }
 });
 
-window.addEventListener("offline", () => showOffline(true));
-window.addEventListener("online", () => showOffline(false));
+// Without a connection the live updates stop (and the battery rests); they start again,
+// with a fresh balance, when it is back.
+window.addEventListener("offline", () => {
+  showOffline(true);
+  stopListening();
+});
+window.addEventListener("online", () => {
+  showOffline(false);
+  if (status === "member") {
+    listen(onEntry);
+    refreshMe().catch(() => {});
+  }
+});
 window.addEventListener("beforeinstallprompt", (event) => {
   event.preventDefault();
   installPrompt = event;
