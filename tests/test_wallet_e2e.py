@@ -307,7 +307,7 @@ def test_find_whom_to_pay_and_scan_a_payment_request(
         # The members to pay: recent payees first, then by name; typing narrows them.
         tab(page, "Pay").click()
         picks = page.locator(".picker .pick")
-        expect(picks.first).to_have_accessible_name("Pay hana, paid recently")
+        expect(picks.first).to_have_accessible_name("Pay hana recent")
         expect(page.get_by_role("button", name="Pay gus")).to_be_visible()
         page.get_by_label("Pay to").fill("iv")
         expect(picks).to_have_count(1)
@@ -394,7 +394,9 @@ def test_stewards_find_members_and_confirm_freezing_and_closing(
 
         # The unit's name, per language, with a preview of what members will read.
         page.goto(f"{site.url}/#/admin/units")
+        expect(page.get_by_role("heading", name="What the unit is called")).to_be_visible()
         page.get_by_label("Language", exact=True).last.select_option("es")
+        expect(page.get_by_label("For one")).to_have_attribute("lang", "es")
         page.get_by_label("For one").fill("hora de ayuda")
         page.get_by_label("For others").fill("horas de ayuda")
         expect(page.locator(".preview")).to_contain_text("1 hora de ayuda · 2 horas de ayuda")

@@ -85,7 +85,11 @@ export function unitWord(decimal, scale, unit, forms) {
 // Amounts travel as exact decimal strings ("-12.50"); Intl formats strings exactly.
 export function formatAmount(decimal, scale, unit, forms) {
   if (decimal === null || decimal === undefined) return t("common.none");
-  const number = formatNumber(decimal, scale);
+  let number = formatNumber(decimal, scale);
+  // In a right-to-left page the number keeps its sign on the left ("-2.5", not "2.5-"):
+  // it is isolated as left to right, and the words around it follow the page.
+  // (Intl's Arabic marks the minus with U+061C, which would turn it the other way.)
+  if (LANGUAGES[lang].dir === "rtl") number = `\u2066${number.replace(/\u061c/g, "")}\u2069`;
   if (!unit) return number;
   return t("common.amount_unit", { amount: number, unit: unitWord(decimal, scale, unit, forms) });
 }

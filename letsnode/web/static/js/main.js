@@ -158,7 +158,10 @@ async function changeLanguage(code) {
   document.getElementById("language").focus();
 }
 
+let routed = 0;
+
 async function route() {
+  const ticket = ++routed;
   toastBox.hidden = true;
   let { view, tab, stewardOnly, args, params } = parseHash();
   if (status === "offline") view = offlineView;
@@ -180,6 +183,7 @@ async function route() {
     },
   };
   const content = await view.render(params, ctx);
+  if (ticket !== routed) return; // the member went on to another screen meanwhile
   clear(main).append(content);
   const heading = main.querySelector("h1");
   if (heading) {

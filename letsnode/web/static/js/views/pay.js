@@ -220,7 +220,8 @@ export function render(params, ctx) {
             {
               type: "button",
               class: "pick",
-              "aria-label": m.recent ? t("pay.pick_recent", { handle: m.handle }) : t("pay.pick", { handle: m.handle }),
+              // The visible words (name, "recent") are part of the name screen readers say.
+              "aria-label": [t("pay.pick", { handle: m.handle }), m.recent ? t("pay.recent") : ""].join(" ").trim(),
               on: {
                 click: () => {
                   to.value = m.handle;
@@ -230,8 +231,9 @@ export function render(params, ctx) {
                 },
               },
             },
-            h("span", { class: "avatar", "aria-hidden": "true", text: m.handle.slice(0, 1).toUpperCase() }),
+            h("span", { class: "avatar" }, icon("person")),
             h("span", { class: "who", text: m.handle }),
+            m.recent ? " " : null,
             m.recent ? h("span", { class: "tag", text: t("pay.recent") }) : null,
           ),
         ),
