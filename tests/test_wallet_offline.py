@@ -139,3 +139,20 @@ def test_without_a_connection_the_shell_opens_and_says_payments_need_one(
         if not stopped:
             runner.stop()
     console.check()
+
+
+def test_the_readme_shows_every_screen_in_english_and_arabic() -> None:
+    """The README's screens are the PNGs the accessibility walk takes
+    (``LETSNODE_SCREENSHOTS=docs``), kept small, and there are no others."""
+    root = Path(__file__).resolve().parent.parent
+    shown = set(
+        re.findall(r'src="docs/screenshots/([a-z-]+\.png)"', (root / "README.md").read_text())
+    )
+    folder = root / "docs" / "screenshots"
+    kept = {p.name for p in folder.glob("*.png")}
+    assert shown == kept
+    assert {name.split("-", 1)[0] for name in kept} == {"en", "ar"}
+    for name in kept:
+        data = (folder / name).read_bytes()
+        assert png_size(data) == (360, 740), name
+        assert len(data) < 60_000, (name, len(data))

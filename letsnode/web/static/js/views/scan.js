@@ -6,7 +6,6 @@
 
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
-import { icon } from "../icons.js";
 
 const MAX_SIDE = 640; // frames are scaled down to this before decoding
 
