@@ -456,3 +456,37 @@ def test_steward_runs_a_clearing_round_and_sees_it(
         shot(page, "clearing")
     finally:
         context.close()
+
+
+def test_history_days_are_written_the_members_way(
+    site: Site, browser: Any, console: Console
+) -> None:
+    site.admit("pia")
+    context, page = member_page(browser, console)
+    try:
+        join(page, site.url, "olga", site.invite)
+        expect(page.get_by_role("heading", name="Hello, olga")).to_be_visible()
+        page.goto(f"{site.url}/#/pay?to=pia&amount=0.25&memo=Bus")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Pay now").click()
+        expect(page.get_by_text("Paid 0.25 hours to pia.")).to_be_visible()
+        page.locator("#language").select_option("es")
+        tab(page, "Historial").click()
+        page.get_by_label("Cuándo").select_option("days")
+        expect(page.get_by_text("Por ejemplo 31/12/2026").first).to_be_visible()
+        page.get_by_label("Desde", exact=True).fill("31/02/2026")
+        page.get_by_role("button", name="Mostrar").click()
+        expect(page.get_by_role("alert")).to_have_text("Escribe un día como 31/12/2026.")
+        page.get_by_label("Desde", exact=True).fill("01/01/2000")
+        page.get_by_label("Hasta", exact=True).fill("31/12/2999")
+        page.get_by_role("button", name="Mostrar").click()
+        expect(page.get_by_role("row").filter(has_text="Bus")).to_contain_text("0,25 horas")
+        assert page.url.endswith("period=days&from=2000-01-01&to=2999-12-31"), page.url
+        page.reload()  # the filter is in the address
+        expect(page.get_by_label("Hasta", exact=True)).to_have_value("31/12/2999")
+        page.get_by_label("Desde", exact=True).fill("01/01/2999")
+        page.get_by_role("button", name="Mostrar").click()
+        expect(page.get_by_text("Ningún pago coincide.")).to_be_visible()
+        page.locator("#language").select_option("en")
+    finally:
+        context.close()
