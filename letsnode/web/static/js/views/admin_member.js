@@ -18,8 +18,8 @@ export async function render(params, ctx) {
 
   const draw = (a) => {
     const row = (label, value) => [h("dt", { text: label }), h("dd", { text: value })];
-    const floor = h("input", { inputmode: "decimal", value: a.floor, autocomplete: "off" });
-    const ceiling = h("input", { inputmode: "decimal", value: a.ceiling || "", autocomplete: "off" });
+    const floor = h("input", { inputmode: "decimal", value: a.floor, autocomplete: "off", dir: "auto" });
+    const ceiling = h("input", { inputmode: "decimal", value: a.ceiling || "", autocomplete: "off", dir: "auto" });
     const limits = h(
       "form",
       { class: "inline", novalidate: true },

@@ -39,6 +39,7 @@ function dayField(label, value) {
   const input = h("input", {
     inputmode: "numeric",
     autocomplete: "off",
+    dir: "auto",
     placeholder: example,
     value: writeDay(value),
   });

@@ -83,6 +83,7 @@ export function render(params, ctx) {
     inputmode: "decimal",
     autocomplete: "off",
     enterkeyhint: "next",
+    dir: "auto", // "-2.5" keeps its sign on the left in Arabic too
     value: params.get("amount") || "",
   });
   const memo = h("input", { name: "memo", maxlength: "200", enterkeyhint: "go", value: params.get("memo") || "" });

@@ -8,7 +8,7 @@ import { t } from "../i18n.js";
 import { query } from "../api.js";
 
 export function render() {
-  const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off" });
+  const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off", dir: "auto" });
   const memo = h("input", { name: "memo", maxlength: "200" });
   const message = h("p", { class: "error", role: "alert" });
   const out = h("div", { class: "request-out" });
