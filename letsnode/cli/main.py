@@ -1,6 +1,6 @@
 """The ``letsnode`` command: a thin layer over the library; each group of commands lives
 in a module of its own (``cli/community.py``, ``members.py``, ``audit.py``, ``run.py``,
-``federation.py``, ``clearing_solve.py``, ``clearing_rounds.py``).
+``federation.py``, ``clearing_solve.py``, ``clearing_rounds.py``, ``units.py``).
 
 Errors leave as one line on stderr, ``error: <what was wrong> [<code>]``, with exit code 1
 (2 for a malformed command line); nothing in the ledger changes when a command fails.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from letsnode.cli import audit, clearing_rounds, community, federation, members, run
+from letsnode.cli import audit, clearing_rounds, community, federation, members, run, units
 from letsnode.cli.clearing_solve import clearing
 from letsnode.cli.common import Context
 
@@ -48,6 +48,7 @@ for command in (
     run.run,
     members.steward,
     members.invite,
+    units.unit,
 ):
     main.add_command(command)
 for command in clearing_rounds.COMMANDS:
