@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,12 @@ def test_without_a_connection_the_shell_opens_and_says_payments_need_one(
                 context, page = member_page(browser, console)
                 join(page, url, "nour", invite)
                 expect(page.get_by_role("heading", name="Hello, nour")).to_be_visible()
-                page.wait_for_function("navigator.serviceWorker.controller !== null")
+                # Polled from here: the page's CSP (no eval) stops wait_for_function's
+                # in-page predicate whenever it must poll more than once.
+                deadline = time.monotonic() + 30
+                while not page.evaluate("navigator.serviceWorker.controller !== null"):
+                    assert time.monotonic() < deadline, "the service worker never took over"
+                    page.wait_for_timeout(100)
                 kept: list[str] = page.evaluate(
                     """async () => {
                         const cache = await caches.open("letsnode-shell-1");
