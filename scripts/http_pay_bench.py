@@ -50,7 +50,7 @@ CLIENTS: tuple[ClientKind, ...] = ("raw", "httpx")
 SERVER = """
 import sys, trio
 from pathlib import Path
-from letsnode.node.facade import run_node
+from letsnode.node.run import run_node
 from letsnode.web.common import Limits
 off = (1e9, 1e9)
 limits = Limits(

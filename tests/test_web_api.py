@@ -311,13 +311,13 @@ async def test_history_filters_and_csv_export(node: Node, alice, bob) -> None:
     assert r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["seq", "time", "payer", "payee", "amount", "unit", "memo"]
-    assert [(x[2], x[3], x[4], x[5], x[6]) for x in rows[1:]] == [
-        ("alice", "carol", "-0.75", "HOUR", "soup, with bread"),
-        ("alice", "bob", "-1.50", "HOUR", "'=cmd|calc"),
+    assert rows[0] == ["seq", "time", "payer", "payee", "paid", "received", "unit", "memo"]
+    assert [tuple(x[2:]) for x in rows[1:]] == [
+        ("alice", "carol", "0.75", "", "HOUR", "soup, with bread"),
+        ("alice", "bob", "1.50", "", "HOUR", "'=cmd|calc"),
     ]
     bob_rows = list(csv.reader(io.StringIO((await bob.get("/api/history.csv")).text)))
-    assert bob_rows[1][4] == "1.50"
+    assert (bob_rows[1][4], bob_rows[1][5]) == ("", "1.50")
 
 
 async def test_payment_request_qr_is_an_svg_of_the_link(alice) -> None:

@@ -1,6 +1,6 @@
 """The ``letsnode`` command: a thin layer over the library; each group of commands lives
 in a module of its own (``cli/community.py``, ``members.py``, ``audit.py``, ``run.py``,
-``federation.py``, ``clearing_solve.py``, ``clearing_rounds.py``, ``simulate.py``).
+``federation.py``, ``clearing_solve.py``, ``clearing_rounds.py``, ``units.py``, ``simulate.py``).
 
 A command's module is imported only when that command runs (``COMMANDS``), so starting
 ``letsnode`` costs click and this table: libp2p, the database, numpy, matplotlib and Dask
@@ -77,6 +77,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "letsnode.cli.members:invite",
         "Invite codes: whoever has one joins at once, without waiting for a steward.",
     ),
+    "unit": ("letsnode.cli.units:unit", "Name the community's unit in each language of the wallet."),
     "simulate": (
         "letsnode.cli.simulate:simulate",
         "Run a scenario of many communities on a virtual clock; write its figures and report.",

@@ -22,6 +22,7 @@ import trio
 
 from letsnode.community.folder import DB_NAME, Community, now_ms
 from letsnode.core.crypto import SigningKey
+from letsnode.core.rules.accounts import check_order
 from letsnode.core.rules.ledger import Ledger
 from letsnode.core.rules.state import Account
 from letsnode.core.wire.bodies import Release, Settle
@@ -32,6 +33,7 @@ from letsnode.core.wire.entries import (
     Entry,
     Genesis,
     Limits,
+    Order,
     Payment,
     SignedOrder,
 )
@@ -183,6 +185,16 @@ class Node:
 
     def legs(self, handle: str, limit: int) -> list[Leg]:
         return self._reads.legs(handle, limit)
+
+    def entry(self, seq: int) -> Entry | None:
+        return self._reads.entries_at({seq}).get(seq)
+
+    def check_payment(self, payer: str, payee: str, amount: int) -> None:
+        """Raise the refusal the ledger would give a payment of ``amount`` from ``payer`` to
+        ``payee`` now (its next order), or return: the rules of ``check_order`` itself."""
+        nonce = self.community.account(payer).last_nonce + 1
+        order = Order(self.community_id, payer, payee, amount, nonce, "")
+        check_order(self.community.ledger, order)
 
     def clearing_store(self) -> ClearingStore:
         """Clearing rounds and policy, read and set on the web tables' connection: it is used

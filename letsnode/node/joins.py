@@ -101,11 +101,18 @@ class Joins:
         request = self._pending_request(request_id)
         entry = await self._admit(request.handle, request.key)
         self.web.decide_join_request(request_id, "approved", by, self.clock())
+        self._decided(request, "approved")
         return entry
 
     def reject(self, request_id: int, by: str) -> None:
-        self._pending_request(request_id)
+        request = self._pending_request(request_id)
         self.web.decide_join_request(request_id, "rejected", by, self.clock())
+        self._decided(request, "rejected")
+
+    def _decided(self, request: JoinRequest, status: str) -> None:
+        """Tell the joiner's waiting browser (it listens under the handle it asked for)."""
+        event = {"type": "join_decided", "handles": [request.handle], "status": status}
+        self.events.publish({**event, "id": request.id})
 
     def add_steward(self, handle: str) -> None:
         self._ledger().account(handle)

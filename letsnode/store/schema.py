@@ -232,3 +232,20 @@ def _web(db: sqlite_utils.Database) -> None:
     db.table("web_directory").enable_fts(
         ["title", "description", "category"], fts_version="FTS5", create_triggers=True
     )
+
+
+@migration(21, "web unit names and join tokens")
+def _web_units(db: sqlite_utils.Database) -> None:
+    # What members call the community's unit in each language ("1 hour", "2,5 horas"), as
+    # the stewards set it: a JSON object of CLDR plural categories (one, other, ...) to
+    # words. Display only: amounts in the log keep the genesis unit code.
+    db.execute("""
+        CREATE TABLE web_unit_names (
+            lang TEXT PRIMARY KEY,
+            forms TEXT NOT NULL,
+            updated_ms INTEGER NOT NULL
+        ) STRICT""")
+    # A waiting joiner's browser holds a token (its hash is kept here) with which it hears
+    # of the stewards' decision without a session.
+    db.execute("ALTER TABLE web_join_requests ADD COLUMN token_hash BLOB")
+    db.execute("CREATE INDEX web_join_requests_token ON web_join_requests (token_hash)")

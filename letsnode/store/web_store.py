@@ -1,14 +1,16 @@
 """The web wallet's tables: join requests, invites, sessions, stewards, the directory of
-offers and wants (with an FTS5 index), and members' language preferences.
+offers and wants (with an FTS5 index), members' language preferences and the names of the
+community's unit in each language.
 
 None of this is ledger state: it never enters the log and an audit ignores it (its tables
-are migration 20 of ``letsnode.store.schema``). Secrets (invite codes, session tokens)
+are migrations 20 and 21 of ``letsnode.store.schema``). Secrets (invite codes, session tokens)
 are stored only as BLAKE2b hashes, so a copy of the database does not let anyone log in.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +99,21 @@ class WebStore:
         ).fetchone()
         return row is not None
 
+    def set_join_token(self, request_id: int, token: str) -> None:
+        """Let whoever holds ``token`` (the joiner's browser) read the request's status."""
+        self.conn.execute(
+            "UPDATE web_join_requests SET token_hash = ? WHERE id = ?",
+            (secret_hash(token), request_id),
+        )
+
+    def join_request_by_token(self, token: str) -> JoinRequest | None:
+        row = self.conn.execute(
+            "SELECT id, handle, key, created_ms, status FROM web_join_requests "
+            "WHERE token_hash = ? ORDER BY id DESC LIMIT 1",
+            (secret_hash(token),),
+        ).fetchone()
+        return None if row is None else JoinRequest(*row)
+
     def decide_join_request(self, request_id: int, status: str, by: str, now_ms: int) -> None:
         self.conn.execute(
             "UPDATE web_join_requests SET status = ?, decided_by = ?, decided_ms = ? WHERE id = ?",
@@ -178,6 +195,24 @@ class WebStore:
             "ON CONFLICT (handle) DO UPDATE SET lang = excluded.lang",
             (handle, lang),
         )
+
+    # -- names of the unit ------------------------------------------------------------
+
+    def unit_names(self) -> dict[str, dict[str, str]]:
+        """The stewards' names of the unit: language -> plural category -> word."""
+        rows = self.conn.execute("SELECT lang, forms FROM web_unit_names ORDER BY lang")
+        return {lang: dict(json.loads(forms)) for lang, forms in rows}
+
+    def set_unit_names(self, lang: str, forms: dict[str, str], now_ms: int) -> None:
+        self.conn.execute(
+            "INSERT INTO web_unit_names (lang, forms, updated_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT (lang) DO UPDATE SET forms = excluded.forms, "
+            "updated_ms = excluded.updated_ms",
+            (lang, json.dumps(forms, ensure_ascii=False, sort_keys=True), now_ms),
+        )
+
+    def clear_unit_names(self, lang: str) -> None:
+        self.conn.execute("DELETE FROM web_unit_names WHERE lang = ?", (lang,))
 
     # -- the directory of offers and wants -------------------------------------------
 

@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from letsnode.core.errors import LetsError
-from letsnode.web import admin, auth, clearing_admin, directory, transfers, wallet
+from letsnode.web import admin, auth, checks, clearing_admin, directory, transfers, wallet
 from letsnode.web.common import Limits
 from letsnode.web.i18n import LOCALES
 from letsnode.web.openapi import openapi_document
@@ -33,6 +33,34 @@ def package_version() -> str:
         return "0"
 
 
+def web_manifest(node: NodePort) -> dict[str, Any]:
+    """The installable wallet's manifest, named after the community."""
+    g = node.genesis
+    icons = [
+        {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
+        {"src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        {
+            "src": "/icons/icon-maskable-512.png",
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+    ]
+    return {
+        "name": g.name,
+        "short_name": g.short,
+        "description": f"The wallet of {g.name}",
+        "id": "/",
+        "start_url": "/#/home",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f6f8f7",
+        "theme_color": "#0b6e4f",
+        "icons": icons,
+    }
+
+
 def create_app(
     node: NodePort, *, limits: Limits | None = None, max_body: int = MAX_BODY_BYTES
 ) -> Starlette:
@@ -42,14 +70,21 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
 
+    async def manifest(request: Request) -> Response:
+        return JSONResponse(
+            web_manifest(request.app.state.node), media_type="application/manifest+json"
+        )
+
     routes: list[Any] = [
         *auth.routes,
+        *checks.routes,  # before wallet's /api/payments/{seq}
         *wallet.routes,
         *transfers.routes,
         *directory.routes,
         *admin.routes,
         *clearing_admin.routes,
         Route("/api/openapi.json", openapi, methods=["GET"]),
+        Route("/manifest.webmanifest", manifest, methods=["GET"]),
         Mount("/locales", app=StaticFiles(directory=LOCALES)),
     ]
     app = Starlette(

@@ -14,6 +14,7 @@ from letsnode.web.port import NodePort, Principal
 from letsnode.web.security import RateLimiter
 
 SESSION_COOKIE = "letsnode_session"
+JOIN_COOKIE = "letsnode_join"  # a waiting joiner's token: hears the stewards' decision
 # Deeper JSON is refused before it can cost more than a glance: Python's parser recurses
 # (a few thousand levels raise RecursionError), and no request of the API nests past 3.
 MAX_JSON_DEPTH = 32
@@ -28,6 +29,8 @@ class Limits:
     payments_per_payer: tuple[float, float] = (5, 20)
     payments_per_address: tuple[float, float] = (50, 200)
     writes_per_member: tuple[float, float] = (1, 30)
+    checks_per_member: tuple[float, float] = (5, 60)
+    joins_followed_per_address: tuple[float, float] = (1, 30)
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -37,6 +40,8 @@ class Limits:
             "payments_per_payer",
             "payments_per_address",
             "writes_per_member",
+            "checks_per_member",
+            "joins_followed_per_address",
         ):
             rate, burst = getattr(self, name)
             self.limiters[name] = RateLimiter(rate, burst)

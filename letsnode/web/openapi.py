@@ -33,9 +33,16 @@ CHALLENGE = hex_bytes(32)
 INT: S = {"type": "integer"}
 DECIMAL: S = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "example": "1.50"}
 
-# (path, method) -> (summary, security: "none" | "session" | "steward", request schema | None)
+# (path, method) -> (summary, security: "none" | "session" | "steward" | "join", request
+# schema | None)
 OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
-    ("/api/community", "get"): ("The community: name, unit, scale, default limits.", "none", None),
+    ("/api/community", "get"): (
+        "The community: name, unit, scale, default limits, the wallet's languages, and"
+        " unit_names: for each language with a name for the unit, its plural forms (CLDR"
+        " categories one, other and, where the language has them, zero, two, few, many).",
+        "none",
+        None,
+    ),
     ("/api/session/challenge", "post"): (
         "A fresh challenge for a key (valid 2 minutes, once).",
         "none",
@@ -54,6 +61,21 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         ),
     ),
     ("/api/session", "delete"): ("Sign out.", "session", None),
+    ("/api/session", "get"): (
+        "Who this browser is, always 200: member (handle, key, steward) when a session is"
+        " open, else null; join (status pending, approved or rejected, handle, key) when the"
+        " browser holds a join token cookie (set by a join that waits for a steward).",
+        "none",
+        None,
+    ),
+    ("/api/join/events", "get"): (
+        "For a joiner waiting for a steward (the join token cookie): Server-Sent Events, a"
+        " 'join' event with status and handle at once and again when a steward approves or"
+        " rejects the request; then the stream ends. unauthenticated (401) without a known"
+        " token; rate_limited (429).",
+        "join",
+        None,
+    ),
     ("/api/join", "post"): (
         "Ask to join with a handle: signature of 'letsnode/join/v1\\0' || community id ||"
         " challenge || handle. With a valid invite the account opens at once (201), else a"
@@ -78,7 +100,32 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         "session",
         obj(["language"], language=STR),
     ),
-    ("/api/members", "get"): ("Active members' handles (autocomplete, ?q=).", "session", None),
+    ("/api/members", "get"): (
+        "Active members to pay (?q= part of a handle, at most 50): handle, kind, recent"
+        " (paid or was paid by me lately) and last_payment; recent ones first, newest"
+        " first, then by handle.",
+        "session",
+        None,
+    ),
+    ("/api/payments/check", "get"): (
+        "Check a payment before signing it (?to=handle or handle@community&amount=): 200"
+        " with ok, code (null, or why the node would refuse it: invalid_handle, pay_self,"
+        " unknown_account, account_frozen, account_closed, below_floor, above_ceiling,"
+        " invalid_address, unknown_community, federation_unavailable, ...), payee (handle,"
+        " local, kind or the other community's id, short, name, unit, scale) and, with an"
+        " amount, amount, balance_after and available_after. For another community only the"
+        " payer's side is checked. A missing payee or a malformed amount is invalid_input"
+        " (400); rate_limited (429).",
+        "session",
+        None,
+    ),
+    ("/api/payments/{seq}", "get"): (
+        "One payment (for its payer, its payee and stewards; not_found otherwise): the"
+        " payment, unit, nonce, community_id, the order its payer signed (hex) and that"
+        " signature, and the log entry's seq, hash, prev and node signature.",
+        "session",
+        None,
+    ),
     ("/api/orders/next", "get"): ("Community id and my next order nonce.", "session", None),
     ("/api/payments", "post"): (
         "Pay: the canonical msgpack order (hex) and the payer's Ed25519 signature of"
@@ -120,7 +167,12 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         "session",
         None,
     ),
-    ("/api/history.csv", "get"): ("The same as CSV.", "session", None),
+    ("/api/history.csv", "get"): (
+        "The same as CSV: seq, time, payer, payee, paid, received, unit, memo (what I paid"
+        " and what I received in columns of their own, unsigned).",
+        "session",
+        None,
+    ),
     ("/api/payment-requests/qr.svg", "get"): (
         "QR code (SVG) of a payment request link (?to=&amount=&memo=).",
         "session",
@@ -157,21 +209,59 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, S | None]] = {
         None,
     ),
     ("/api/admin/join-requests/{request_id}/reject", "post"): ("Reject.", "steward", None),
-    ("/api/admin/accounts", "get"): ("Every account.", "steward", None),
+    ("/api/admin/accounts", "get"): (
+        "Members' accounts by handle, a page at a time (?q= part of a handle, status="
+        "active|frozen|closed, page=, per_page= at most 100, default 20): accounts, total,"
+        " page, pages, per_page.",
+        "steward",
+        None,
+    ),
+    ("/api/admin/accounts/{handle}", "get"): (
+        "One member: account, limits and room, status, steward, language, and the five"
+        " newest payments. not_found (404) for a line or system account.",
+        "steward",
+        None,
+    ),
     ("/api/admin/accounts/{handle}/limits", "post"): (
         "Set floor and ceiling (decimals; ceiling empty for none).",
         "steward",
         obj(["floor"], floor=DECIMAL, ceiling=DECIMAL),
     ),
     ("/api/admin/accounts/{handle}/status", "post"): (
-        "Freeze or unfreeze.",
+        "Freeze, unfreeze or close (for good; the balance must be zero: balance_not_zero).",
         "steward",
-        obj(["status"], status={"enum": ["active", "frozen"]}),
+        obj(["status"], status={"enum": ["active", "frozen", "closed"]}),
     ),
     ("/api/admin/invites", "post"): (
         "Make an invite code and link.",
         "steward",
         obj([], uses=INT, hours={"type": "number"}),
+    ),
+    ("/api/admin/unit-names", "get"): (
+        "The unit code and, for each language of the wallet, the forms shown (null where"
+        " none is known), whether the community set them (custom) and the default.",
+        "steward",
+        None,
+    ),
+    ("/api/admin/unit-names/{lang}", "put"): (
+        "Name the unit in a language: plural forms one and other (needed) and zero, two,"
+        " few, many (optional), each at most 32 characters. invalid_input names what was"
+        " wrong; rate_limited (429).",
+        "steward",
+        obj(
+            ["one", "other"],
+            zero=STR,
+            one=STR,
+            two=STR,
+            few=STR,
+            many=STR,
+            other=STR,
+        ),
+    ),
+    ("/api/admin/unit-names/{lang}", "delete"): (
+        "Go back to the default name of the unit code in a language.",
+        "steward",
+        None,
     ),
     ("/api/admin/audit", "get"): ("Audit the whole ledger now.", "steward", None),
     ("/api/admin/clearing", "get"): (
@@ -241,7 +331,9 @@ def operation(path: str, method: str, summary: str, security: str, body: S | Non
         ]
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if security != "none":
+    if security == "join":
+        op["security"] = [{"join": []}]
+    elif security != "none":
         op["security"] = [{"session": []}, {"bearer": []}]
         if security == "steward":
             op["description"] = "Stewards only (403 forbidden otherwise)."
@@ -280,6 +372,7 @@ def openapi_document(version: str) -> S:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "letsnode_session"},
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "join": {"type": "apiKey", "in": "cookie", "name": "letsnode_join"},
             },
         },
     }

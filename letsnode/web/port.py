@@ -6,8 +6,8 @@ page alone. Everything that changes the ledger goes through the node's async met
 which return once the entry is durable; reads are of the node's in-memory state.
 
 ``web`` is the web's own tables (sessions, invites, join requests, stewards, the
-directory of offers and wants, language preferences): never ledger state, and never
-seen by an audit.
+directory of offers and wants, language preferences, names of the unit): never ledger
+state, and never seen by an audit.
 """
 
 from __future__ import annotations
@@ -137,6 +137,14 @@ class NodePort(Protocol):
 
     def legs(self, handle: str, limit: int) -> list[Leg]:
         """The legs of cross-community transfers that debit or credit ``handle``."""
+        ...
+
+    def entry(self, seq: int) -> Entry | None:
+        """The log entry at ``seq`` (decoded), if there is one."""
+        ...
+
+    def check_payment(self, payer: str, payee: str, amount: int) -> None:
+        """Raise the ``LedgerRefusal`` a payment of ``amount`` would meet now, or return."""
         ...
 
     async def pay(self, signed: SignedOrder) -> Entry: ...

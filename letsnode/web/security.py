@@ -37,7 +37,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    # The camera only for this origin's pages: scanning a payment request's QR code.
+    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=(), payment=()"),
 ]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "x-letsnode"

@@ -15,6 +15,7 @@ The listing reads the legs the node's log recorded (``NodePort.legs``).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ from letsnode.web.problems import problem, status_for
 
 TRANSFERS_MAX = 200
 ADDRESS_MAX = 100
+COMMUNITY_NAME = re.compile(r"[A-Za-z0-9-]+")
 
 # hold state in the ledger -> the word the API (and Outcome) uses
 STATES = {
@@ -100,6 +102,10 @@ def split_address(text: str) -> tuple[str, str]:
     if not at or not community or len(text) > ADDRESS_MAX:
         raise InvalidInput("write a member of another community as handle@community")
     community = community.strip()
+    if not COMMUNITY_NAME.fullmatch(community):
+        raise InvalidInput(
+            "after the @ comes a community's short name, id or peer id: letters, digits, dashes"
+        )
     if not community.startswith(("12D3", "Qm")):  # peer ids are case-sensitive base58
         community = community.lower()
     return check_slug(handle.lower(), "handle"), community
@@ -116,19 +122,28 @@ def community_json(fed: Federation | None, cid: bytes) -> dict[str, Any]:
     }
 
 
-@problems
-async def resolve(request: Request) -> Response:
-    p = member(request)
-    # Resolving an unknown name asks every connected peer: keep it to a member's pace.
-    limits_of(request).check("writes_per_member", p.handle)
-    node = node_of(request)
-    fed = federation_of(node)
-    handle, community = split_address(request.query_params.get("address", ""))
+def is_own_community(node: NodePort, community: str) -> bool:
     g = node.genesis
-    if community in (g.short, g.community_id.hex()):
-        cid = g.community_id
-    else:
-        cid = await fed.resolve_peer(community)
+    return community in (g.short, g.community_id.hex())
+
+
+async def resolve_address(node: NodePort, address: str) -> dict[str, Any]:
+    """``handle@community`` -> the payee's handle, whether it is of this community, and its
+    community's id, short name, name, unit and scale; LetsError when it cannot be found."""
+    handle, community = split_address(address)
+    g = node.genesis
+    if is_own_community(node, community):
+        return {
+            "handle": handle,
+            "local": True,
+            "community_id": g.community_id.hex(),
+            "short": g.short,
+            "name": g.name,
+            "unit": g.unit,
+            "scale": g.scale,
+        }
+    fed = federation_of(node)
+    cid = await fed.resolve_peer(community)
     value = {"handle": handle, "local": cid == g.community_id, **community_json(fed, cid)}
     if cid == g.community_id:
         value.update(short=g.short, name=g.name, unit=g.unit, scale=g.scale)
@@ -136,7 +151,16 @@ async def resolve(request: Request) -> Response:
         with contextlib.suppress(LetsError):
             peer = await fed.lines.hello(cid)
             value.update(short=peer.short, name=peer.name, unit=peer.unit, scale=peer.scale)
-    return ok(value)
+    return value
+
+
+@problems
+async def resolve(request: Request) -> Response:
+    p = member(request)
+    # Resolving an unknown name asks every connected peer: keep it to a member's pace.
+    limits_of(request).check("writes_per_member", p.handle)
+    address = request.query_params.get("address", "")
+    return ok(await resolve_address(node_of(request), address))
 
 
 def outcome_json(node: NodePort, fed: Federation, order: RemoteOrder, o: Outcome) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""A member's own account: balance and limits, paying, history (and CSV), payment requests
-(link + QR code) and live updates (Server-Sent Events)."""
+"""A member's own account: balance and limits, the members to pay (recent payees first),
+paying, a payment's details and signed order, history (and CSV), payment requests (link +
+QR code) and live updates (Server-Sent Events)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from letsnode.core.amounts import format_amount, parse_amount
 from letsnode.core.crypto import SIGNATURE_BYTES
-from letsnode.core.errors import InvalidInput
+from letsnode.core.errors import InvalidInput, NotFound
 from letsnode.core.names import MEMO_MAX, check_slug, check_text
 from letsnode.core.rules.state import Account
-from letsnode.core.wire.entries import MAX_ORDER_BYTES, SignedOrder
+from letsnode.core.wire.entries import MAX_ORDER_BYTES, Payment, SignedOrder
 from letsnode.store.ledger_store import PaymentRow
 from letsnode.views import shapes
 from letsnode.web.common import (
@@ -39,10 +40,13 @@ from letsnode.web.common import (
 )
 from letsnode.web.i18n import LANGUAGES
 from letsnode.web.port import EventSource, NodePort, Principal
+from letsnode.web.units import unit_names
 
 KEEPALIVE_SECONDS = 15
 EVENT_BURST = 64  # events sent in one chunk of a live-update stream, at most
 HISTORY_MAX = 1000
+MEMBERS_MAX = 50
+RECENT_SCAN = 200  # payments read to find a member's recent payees
 
 
 def account_view(node: NodePort, a: Account) -> dict[str, Any]:
@@ -61,6 +65,7 @@ async def community(request: Request) -> Response:
     node = node_of(request)
     value = shapes.community_json(node.genesis)
     value["languages"] = list(LANGUAGES)
+    value["unit_names"] = unit_names(node.genesis.unit, node.web.unit_names())
     return ok(value)
 
 
@@ -82,15 +87,48 @@ async def set_language(request: Request) -> Response:
     return ok({"language": lang})
 
 
+def recent_counterparties(node: NodePort, handle: str) -> dict[str, int]:
+    """Whom ``handle`` paid or was paid by lately: handle -> time of the latest payment."""
+    last: dict[str, int] = {}
+    for row in node.history(handle, RECENT_SCAN):
+        other = row.payee if row.payer == handle else row.payer
+        last[other] = max(last.get(other, 0), row.timestamp_ms)
+    return last
+
+
 async def members(request: Request) -> Response:
-    caller(request)
+    """Active members to pay, those the caller dealt with lately first (newest first),
+    then the others by handle; ``q`` keeps those whose handle contains it."""
+    p = caller(request)
     q = request.query_params.get("q", "").strip().lower()
+    if len(q) > 100:
+        raise InvalidInput("a search is at most 100 characters")
+    node = node_of(request)
+    recent = {} if p.handle.startswith("@") else recent_counterparties(node, p.handle)
     found = [
-        {"handle": a.handle, "kind": a.kind}
-        for a in node_of(request).accounts()
-        if a.status == "active" and a.kind in ("member", "issuer") and q in a.handle
+        a
+        for a in node.accounts()
+        if a.status == "active"
+        and a.kind in ("member", "issuer")
+        and a.handle != p.handle
+        and q in a.handle
     ]
-    return ok({"members": found[:50]})
+    found.sort(key=lambda a: (-recent.get(a.handle, 0), a.handle))
+    return ok(
+        {
+            "members": [
+                {
+                    "handle": a.handle,
+                    "kind": a.kind,
+                    "recent": a.handle in recent,
+                    "last_payment": (
+                        shapes.iso_time(recent[a.handle]) if a.handle in recent else None
+                    ),
+                }
+                for a in found[:MEMBERS_MAX]
+            ]
+        }
+    )
 
 
 async def next_order(request: Request) -> Response:
@@ -128,6 +166,46 @@ async def pay(request: Request) -> Response:
             "payer": account_view(node, node.account(o.payer)),
         },
         201,
+    )
+
+
+def payment_seq(request: Request) -> int:
+    text = request.path_params["seq"]
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(f"there is no payment {text[:20]!r}")
+    return int(text)
+
+
+async def payment(request: Request) -> Response:
+    """One payment with the order its payer signed: for the payer, the payee and stewards."""
+    p = caller(request)
+    node = node_of(request)
+    seq = payment_seq(request)
+    entry = node.entry(seq)
+    body = None if entry is None else entry.body
+    if (
+        entry is None
+        or not isinstance(body, Payment)
+        or not (p.steward or p.handle in (body.order.payer, body.order.payee))
+    ):
+        raise NotFound(f"there is no payment {seq} of yours")
+    o = body.order
+    row = PaymentRow(entry.seq, entry.timestamp_ms, o.payer, o.payee, o.amount, o.memo)
+    return ok(
+        {
+            "payment": shapes.payment_json(row, node.genesis.scale),
+            "unit": node.genesis.unit,
+            "nonce": o.nonce,
+            "community_id": o.community_id.hex(),
+            "order": body.signed.data.hex(),
+            "signature": body.signed.signature.hex(),
+            "entry": {
+                "seq": entry.seq,
+                "hash": entry.hash.hex(),
+                "prev": entry.prev.hex(),
+                "signature": entry.signature.hex(),
+            },
+        }
     )
 
 
@@ -172,20 +250,24 @@ def csv_cell(text: str) -> str:
 
 
 async def history_csv(request: Request) -> Response:
+    """The member's history for a spreadsheet: what they paid and what they received in
+    columns of their own, so no amount carries a sign."""
     p, rows = filtered_history(request)
     g = node_of(request).genesis
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["seq", "time", "payer", "payee", "amount", "unit", "memo"])
+    writer.writerow(["seq", "time", "payer", "payee", "paid", "received", "unit", "memo"])
     for r in rows:
-        amount = format_amount(r.amount if r.payee == p.handle else -r.amount, g.scale)
+        amount = format_amount(r.amount, g.scale)
+        paid, received = ("", amount) if r.payee == p.handle else (amount, "")
         writer.writerow(
             [
                 r.seq,
                 shapes.iso_time(r.timestamp_ms),
                 r.payer,
                 r.payee,
-                amount,
+                paid,
+                received,
                 g.unit,
                 csv_cell(r.memo),
             ]
@@ -296,6 +378,7 @@ routes = [
     Route("/api/members", members, methods=["GET"]),
     Route("/api/orders/next", next_order, methods=["GET"]),
     Route("/api/payments", pay, methods=["POST"]),
+    Route("/api/payments/{seq}", payment, methods=["GET"]),
     Route("/api/history", history, methods=["GET"]),
     Route("/api/history.csv", history_csv, methods=["GET"]),
     Route("/api/payment-requests/qr.svg", request_qr, methods=["GET"]),

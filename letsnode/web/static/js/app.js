@@ -1,7 +1,7 @@
 // Shared state of the running wallet: the community, the signed-in member, live events.
 
 import { api } from "./api.js";
-import { formatAmount, t } from "./i18n.js";
+import { currentLanguage, formatAmount, t } from "./i18n.js";
 
 export const app = {
   community: null,
@@ -11,8 +11,23 @@ export const app = {
   source: null,
 };
 
+// An amount of this community's unit, in the member's words: "2.5 hours", "2,5 horas".
 export function money(decimal) {
-  return formatAmount(decimal, app.community.scale, app.community.unit);
+  const c = app.community;
+  const forms = (c.unit_names || {})[currentLanguage()];
+  return formatAmount(decimal, c.scale, c.unit, forms);
+}
+
+// The unit's name in the member's language, as a heading says it ("hours", "horas").
+export function unitName() {
+  const forms = (app.community.unit_names || {})[currentLanguage()];
+  return forms ? forms.other : app.community.unit;
+}
+
+// An amount of another community's unit (its own code: the names are this community's).
+export function foreignMoney(decimal, scale, unit) {
+  if (unit === app.community.unit) return money(decimal);
+  return formatAmount(decimal, scale, unit, null);
 }
 
 export async function refreshMe() {
@@ -37,4 +52,9 @@ export function errorText(error) {
   const key = `error.${error.code}`;
   const text = t(key);
   return text === key ? t("error.generic", { detail: error.detail || error.code }) : text;
+}
+
+// Whether the browser thinks it has a connection (payments and balances need one).
+export function isOnline() {
+  return navigator.onLine !== false;
 }

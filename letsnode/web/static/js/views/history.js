@@ -1,45 +1,119 @@
-// History: my payments, filtered by counterparty and dates, and exported as CSV; then my
-// payments with other communities (in flight and ended), filtered the same way.
+// History: my payments, filtered by member and by period (or days written the member's
+// way: 31/12/2026 in Spanish, 12/31/2026 in English), each opening its details, and the
+// CSV for a spreadsheet; then my payments with other communities, filtered the same way.
+// The filters are part of the address, so a reload or a shared link keeps them.
 
 import { api, query } from "../api.js";
 import { app, errorText, money } from "../app.js";
-import { clear, field, h } from "../dom.js";
-import { formatDate, t } from "../i18n.js";
-import { loadTransfers } from "./home.js";
-import { memberList } from "./pay.js";
+import { clear, field, h, select } from "../dom.js";
+import { formatDate, readDay, t, writeDay } from "../i18n.js";
+import { loadTransfers, signed } from "./home.js";
 
-export function render(params) {
+const PERIODS = ["all", "month", "last_month", "quarter", "year", "days"];
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+// The first and last day of a period, as the node filters them (UTC days).
+export function periodDays(period, today = new Date()) {
+  const y = today.getUTCFullYear();
+  const m = today.getUTCMonth();
+  const day = (year, month, d) => isoDay(new Date(Date.UTC(year, month, d)));
+  switch (period) {
+    case "month":
+      return [day(y, m, 1), ""];
+    case "last_month":
+      return [day(y, m - 1, 1), day(y, m, 0)];
+    case "quarter":
+      return [day(y, m - 2, 1), ""];
+    case "year":
+      return [day(y, 0, 1), ""];
+    default:
+      return ["", ""];
+  }
+}
+
+function dayField(label, value) {
+  const example = writeDay("2026-12-31");
+  const input = h("input", {
+    inputmode: "numeric",
+    autocomplete: "off",
+    dir: "auto",
+    placeholder: example,
+    value: writeDay(value),
+  });
+  return { input, wrap: field(label, input, t("history.day_hint", { example })) };
+}
+
+export function render(params, ctx) {
   const counterparty = h("input", {
     name: "counterparty",
     autocapitalize: "none",
+    autocomplete: "off",
     value: params.get("counterparty") || "",
   });
-  const from = h("input", { name: "from", type: "date", value: params.get("from") || "" });
-  const to = h("input", { name: "to", type: "date", value: params.get("to") || "" });
+  const from = params.get("from") || "";
+  const to = params.get("to") || "";
+  const chosen = params.get("period") || (from || to ? "days" : "all");
+  const period = select(
+    PERIODS.map((p) => [p, t(`history.period_${p}`)]),
+    PERIODS.includes(chosen) ? chosen : "all",
+    { name: "period" },
+  );
+  const fromField = dayField(t("history.from"), from);
+  const toField = dayField(t("history.to"), to);
+  const days = h("div", { class: "days" }, fromField.wrap, toField.wrap);
+  const message = h("p", { class: "error", role: "alert" });
+  const showDays = () => {
+    days.hidden = period.value !== "days";
+  };
+  period.addEventListener("change", showDays);
+  showDays();
   const results = h("div", { "aria-live": "polite" });
   const across = h("div", { "aria-live": "polite" });
   const csv = h("a", { class: "button", download: "", text: t("history.csv") });
+
+  const filters = () => {
+    if (period.value !== "days") {
+      const [start, end] = periodDays(period.value);
+      return { counterparty: counterparty.value.trim().toLowerCase(), from: start, to: end };
+    }
+    const start = readDay(fromField.input.value);
+    const end = readDay(toField.input.value);
+    return { counterparty: counterparty.value.trim().toLowerCase(), from: start, to: end };
+  };
+
   const load = async () => {
-    const filters = { counterparty: counterparty.value.trim(), from: from.value, to: to.value };
-    csv.href = `/api/history.csv${query(filters)}`;
+    message.textContent = "";
+    const f = filters();
+    if (f.from === null || f.to === null) {
+      message.textContent = t("history.bad_day", { example: writeDay("2026-12-31") });
+      (f.from === null ? fromField.input : toField.input).focus();
+      return;
+    }
+    const address = { counterparty: f.counterparty, period: period.value === "all" ? "" : period.value };
+    if (period.value === "days") Object.assign(address, { from: f.from, to: f.to });
+    history.replaceState(null, "", `#/history${query(address)}`);
+    csv.href = `/api/history.csv${query(f)}`;
     try {
       const [{ payments }, transfers] = await Promise.all([
-        api("GET", `/api/history${query(filters)}`),
+        api("GET", `/api/history${query(f)}`),
         loadTransfers(),
       ]);
       clear(results).append(table(payments));
-      clear(across).append(transferTable(transfers.filter((x) => matches(x, filters))));
+      clear(across).append(transferTable(transfers.filter((x) => matches(x, f))));
     } catch (error) {
       clear(results).append(h("p", { class: "error", role: "alert", text: errorText(error) }));
     }
   };
   const form = h(
     "form",
-    { class: "filters" },
+    { class: "filters", novalidate: true },
     field(t("history.counterparty"), counterparty),
-    memberList(counterparty),
-    field(t("history.from"), from),
-    field(t("history.to"), to),
+    field(t("history.period"), period),
+    days,
+    message,
     h("button", { type: "submit", class: "primary", text: t("history.filter") }),
   );
   form.addEventListener("submit", (event) => {
@@ -96,11 +170,8 @@ function transferTable(transfers) {
               h("span", { class: `state ${x.state}`, text: state }),
               h("time", { datetime: x.time, text: formatDate(x.time) }),
             ),
-            h("td", { text: x.memo }),
-            h("td", {
-              class: `amount ${incoming ? "in" : "out"}`,
-              text: money(incoming ? x.amount : `-${x.amount}`),
-            }),
+            h("td", { class: "memo", text: x.memo }),
+            h("td", { class: `amount ${incoming ? "in" : "out"}`, text: money(signed(x.amount, incoming)) }),
           );
         }),
       ),
@@ -124,20 +195,23 @@ function table(payments) {
         {},
         payments.map((p) => {
           const incoming = p.payee === app.me.handle;
+          const other = incoming ? p.payer : p.payee;
           return h(
             "tr",
             {},
             h(
               "td",
               {},
-              h("span", { class: "who", text: incoming ? p.payer : p.payee }),
+              h("a", {
+                class: "who",
+                href: `#/payment/${p.seq}`,
+                text: other,
+                "aria-label": t(incoming ? "history.open_from" : "history.open_to", { handle: other, date: formatDate(p.time) }),
+              }),
               h("time", { datetime: p.time, text: formatDate(p.time) }),
             ),
-            h("td", { text: p.memo }),
-            h("td", {
-              class: `amount ${incoming ? "in" : "out"}`,
-              text: money(incoming ? p.amount : `-${p.amount}`),
-            }),
+            h("td", { class: "memo", text: p.memo }),
+            h("td", { class: `amount ${incoming ? "in" : "out"}`, text: money(signed(p.amount, incoming)) }),
           );
         }),
       ),

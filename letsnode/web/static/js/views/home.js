@@ -1,11 +1,11 @@
-// Home: balance, limits, what can still be spent and received, and recent activity; kept
-// up to date live when a payment arrives.
+// Home: the balance, what can still be spent and received, and recent activity (each
+// payment opens its details); kept up to date live when a payment arrives.
 
 import { api } from "../api.js";
 import { app, money } from "../app.js";
 import { clear, h } from "../dom.js";
 import { formatDate, t } from "../i18n.js";
-import { fingerprint } from "../keys.js";
+import { icon } from "../icons.js";
 
 // Local payments and payments with other communities, newest first. A payment with
 // another community says where it stands: on its way, done, refused or timed out (the last
@@ -23,40 +23,51 @@ export function activityList(payments, transfers, limit) {
   );
 }
 
+// "-2.50" for what left the account, "2.50" for what came in.
+export function signed(amount, incoming) {
+  return incoming ? amount : `-${amount}`;
+}
+
 function paymentItem(p) {
   const incoming = p.payee === app.me.handle;
   const other = incoming ? p.payer : p.payee;
-  const amount = incoming ? p.amount : `-${p.amount}`;
   return h(
     "li",
     { class: incoming ? "in" : "out" },
     h(
-      "span",
-      { class: "who" },
-      t(incoming ? "home.from" : "home.to", { handle: other }),
-      p.memo ? h("span", { class: "memo", text: p.memo }) : null,
+      "a",
+      { href: `#/payment/${p.seq}`, class: "row-link" },
+      h(
+        "span",
+        { class: "who" },
+        t(incoming ? "home.from" : "home.to", { handle: other }),
+        p.memo ? h("span", { class: "memo", text: p.memo }) : null,
+      ),
+      h("span", { class: "amount", text: money(signed(p.amount, incoming)) }),
+      h("time", { datetime: p.time, text: formatDate(p.time) }),
     ),
-    h("span", { class: "amount", text: money(amount) }),
-    h("time", { datetime: p.time, text: formatDate(p.time) }),
   );
 }
 
 export function transferItem(x) {
   const incoming = x.direction === "in";
-  const amount = incoming ? x.amount : `-${x.amount}`;
   return h(
     "li",
     { class: `${incoming ? "in" : "out"} transfer ${x.state}` },
     h(
-      "span",
-      { class: "who" },
-      t(incoming ? "home.from" : "home.to", { handle: x.counterparty }),
-      " ",
-      h("span", { class: `state ${x.state}`, text: t(`transfer.state_${x.state}`) }),
-      x.memo ? h("span", { class: "memo", text: x.memo }) : null,
+      "div",
+      { class: "row-link" },
+      h(
+        "span",
+        { class: "who" },
+        t(incoming ? "home.from" : "home.to", { handle: x.counterparty }),
+        " ",
+        h("span", { class: `state ${x.state}`, text: t(`transfer.state_${x.state}`) }),
+        x.memo ? h("span", { class: "memo", text: x.memo }) : null,
+      ),
+      h("span", { class: "amount", text: money(signed(x.amount, incoming)) }),
+      h("time", { datetime: x.time, text: formatDate(x.time) }),
     ),
-    h("span", { class: "amount", text: money(amount) }),
-    h("time", { datetime: x.time, text: formatDate(x.time) }),
   );
 }
 
@@ -74,12 +85,26 @@ function figures(me) {
   return h(
     "dl",
     { class: "figures" },
-    row(t("home.floor"), money(me.floor)),
-    row(t("home.ceiling"), me.ceiling === null ? t("common.none") : money(me.ceiling)),
     row(t("home.available_to_spend"), money(me.available_to_spend)),
     row(
       t("home.available_to_receive"),
       me.available_to_receive === null ? t("common.unlimited") : money(me.available_to_receive),
+    ),
+  );
+}
+
+function limits(me) {
+  const row = (label, value) => [h("dt", { text: label }), h("dd", { text: value })];
+  return h(
+    "details",
+    {},
+    h("summary", { text: t("home.limits") }),
+    h("p", { class: "muted", text: t("home.limits_hint") }),
+    h(
+      "dl",
+      { class: "figures" },
+      row(t("home.floor"), money(me.floor)),
+      row(t("home.ceiling"), me.ceiling === null ? t("common.none") : money(me.ceiling)),
     ),
   );
 }
@@ -93,7 +118,7 @@ export async function render() {
     const me = app.me;
     balance.textContent = money(me.balance);
     status.textContent = me.status === "active" ? "" : t(`home.status_${me.status}`);
-    clear(details).append(figures(me));
+    clear(details).append(figures(me), limits(me));
     const [{ payments }, transfers] = await Promise.all([
       api("GET", "/api/history"),
       loadTransfers(),
@@ -106,20 +131,25 @@ export async function render() {
     h("h1", { text: t("home.title", { handle: app.me.handle }) }),
     h(
       "div",
-      { class: "card" },
+      { class: "card balance-card" },
       h("h2", { class: "label", text: t("home.balance") }),
       balance,
       status,
       details,
       h(
         "div",
-        { class: "actions" },
-        h("a", { class: "button primary", href: "#/pay", text: t("nav.pay") }),
-        h("a", { class: "button", href: "#/request", text: t("nav.request") }),
+        { class: "actions wide" },
+        h("a", { class: "button primary", href: "#/pay" }, icon("pay"), h("span", { text: t("nav.pay") })),
+        h("a", { class: "button", href: "#/request" }, icon("request"), h("span", { text: t("nav.request") })),
       ),
     ),
-    h("div", { class: "card" }, h("h2", { text: t("home.recent") }), activity),
-    h("p", { class: "muted", text: t("join.key_fingerprint", { fingerprint: fingerprint(app.identity.publicKey) }) }),
+    h(
+      "div",
+      { class: "card" },
+      h("h2", { text: t("home.recent") }),
+      activity,
+      h("a", { class: "more-link", href: "#/history", text: t("home.all_history") }),
+    ),
   );
   const onMe = () => {
     if (!section.isConnected) {

@@ -1,16 +1,18 @@
-// Joining: the browser makes the member's key, then asks to join with a handle. With an
-// invite the account opens at once; otherwise a steward approves it.
+// Joining: the browser makes the member's key, then asks to join with a name. With an
+// invite the account opens at once; otherwise a steward decides, and the waiting page
+// hears the decision live from the node (no asking again and again).
 
+import { api } from "../api.js";
 import { app, errorText } from "../app.js";
 import { field, h } from "../dom.js";
 import { t } from "../i18n.js";
-import { fingerprint, newIdentity, saveIdentity } from "../keys.js";
+import { newIdentity, saveIdentity } from "../keys.js";
 import { askToJoin } from "../session.js";
 
-const POLL_MS = 4000;
-
 export function render(params, ctx) {
-  return ctx.status === "pending" ? pending(ctx) : joinForm(params, ctx);
+  if (ctx.status === "pending") return pending(ctx);
+  if (ctx.status === "rejected") return rejected();
+  return joinForm(params, ctx);
 }
 
 function joinForm(params, ctx) {
@@ -33,7 +35,7 @@ function joinForm(params, ctx) {
     value: params.get("invite") || "",
   });
   const message = h("p", { class: "error", role: "alert" });
-  const button = h("button", { type: "submit", class: "primary", text: t("join.submit") });
+  const button = h("button", { type: "submit", class: "primary big", text: t("join.submit") });
   const form = h(
     "form",
     { novalidate: true },
@@ -75,13 +77,28 @@ function joinForm(params, ctx) {
 
 function pending(ctx) {
   const message = h("p", { role: "status" });
-  const check = async () => {
+  let source = null;
+  const decided = async (status) => {
+    if (source) source.close();
+    source = null;
+    if (status === "approved") {
+      try {
+        await ctx.becameMember();
+      } catch (error) {
+        message.textContent = errorText(error);
+      }
+    } else if (status === "rejected") {
+      ctx.markPending("rejected");
+    }
+  };
+  const checkNow = async () => {
+    message.textContent = "";
     try {
-      await ctx.becameMember();
-      return true;
+      const known = await api("GET", "/api/session");
+      if (known.join && known.join.status !== "pending") await decided(known.join.status);
+      else message.textContent = t("join.still_waiting");
     } catch (error) {
-      if (error.code !== "join_pending") message.textContent = errorText(error);
-      return false;
+      message.textContent = errorText(error);
     }
   };
   const section = h(
@@ -89,16 +106,27 @@ function pending(ctx) {
     { class: "card" },
     h("h1", { text: t("join.pending_title") }),
     h("p", { text: t("join.pending_text", { handle: app.identity.handle }) }),
-    h("p", { class: "muted", text: t("join.key_fingerprint", { fingerprint: fingerprint(app.identity.publicKey) }) }),
+    h("p", { class: "muted", text: t("join.pending_security") }),
     message,
-    h("button", { type: "button", text: t("join.check_again"), on: { click: check } }),
+    h("button", { type: "button", text: t("join.check_again"), on: { click: checkNow } }),
   );
-  const timer = setInterval(async () => {
+  source = new EventSource("/api/join/events");
+  source.addEventListener("join", (event) => {
     if (!section.isConnected) {
-      clearInterval(timer);
+      source.close();
       return;
     }
-    if (await check()) clearInterval(timer);
-  }, POLL_MS);
+    const { status } = JSON.parse(event.data);
+    if (status !== "pending") decided(status);
+  });
   return section;
+}
+
+function rejected() {
+  return h(
+    "section",
+    { class: "card" },
+    h("h1", { text: t("join.rejected_title") }),
+    h("p", { text: t("join.rejected_text", { handle: app.identity.handle }) }),
+  );
 }

@@ -1,192 +1,291 @@
-// Paying: fill in payee, amount and memo; check exactly what will be signed; sign it here
-// in the browser; the node verifies and records it (or says plainly why it refuses).
-// A payee written handle@community is a member of another community: see pay_remote.js.
+// Paying, step one: whom (a member found by name, a recent payee, a scanned payment
+// request, or name@community for a member of another community), how much and what for.
+// Everything the node would refuse is said here, as the member types (the amount's
+// format, the room left above their floor, a payee who does not exist, is frozen or is at
+// their ceiling), before the review screen (review.js) where the member signs.
 
 import { api, query } from "../api.js";
-import { app, errorText, money, refreshMe } from "../app.js";
+import { app, errorText, isOnline, money, unitName } from "../app.js";
 import { AmountError, parseAmount, toDecimal } from "../amounts.js";
-import { clear, field, h, uid } from "../dom.js";
+import { clear, h, uid } from "../dom.js";
 import { t } from "../i18n.js";
-import { DOMAIN_ORDER, orderBytes, sign, toHex } from "../keys.js";
-import { remoteConfirmStep } from "./pay_remote.js";
+import { icon } from "../icons.js";
 
 const HANDLE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-// handle@community: the community by short name, community id (hex) or libp2p peer id.
-const ADDRESS = /^([a-zA-Z0-9-]{1,32})@([a-zA-Z0-9-]{1,64})$/;
+const PICKER_SIZE = 6;
+const CHECK_DELAY_MS = 300;
 
-export function memberList(input) {
-  const listId = uid("members");
-  const list = h("datalist", { id: listId });
-  input.setAttribute("list", listId);
-  const fill = async () => {
-    try {
-      const { members } = await api("GET", `/api/members${query({ q: input.value.trim() })}`);
-      list.replaceChildren(
-        ...members
-          .filter((m) => m.handle !== app.me.handle)
-          .map((m) => h("option", { value: m.handle })),
-      );
-    } catch {
-      /* autocomplete is a convenience only */
-    }
+// A labelled field with a hint and a line for what is wrong (announced as it changes).
+export function checkedField(label, control, hint) {
+  const id = control.id || uid("f");
+  control.id = id;
+  const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint`, text: hint }) : null;
+  const note = h("p", { class: "field-note", id: `${id}-note`, "aria-live": "polite" });
+  control.setAttribute("aria-describedby", [hintEl ? hintEl.id : null, note.id].filter(Boolean).join(" "));
+  const wrap = h("div", { class: "field" }, h("label", { for: id, text: label }), control, hintEl, note);
+  return {
+    wrap,
+    note,
+    hintEl,
+    error(text) {
+      note.textContent = text;
+      note.className = "field-note error";
+      control.setAttribute("aria-invalid", "true");
+    },
+    ok(text) {
+      note.textContent = text || "";
+      note.className = text ? "field-note good" : "field-note";
+      control.removeAttribute("aria-invalid");
+    },
+    clear() {
+      note.textContent = "";
+      note.className = "field-note";
+      control.removeAttribute("aria-invalid");
+    },
+    get invalid() {
+      return control.getAttribute("aria-invalid") === "true";
+    },
   };
-  input.addEventListener("input", fill);
-  fill();
-  return list;
 }
 
-export function render(params) {
+// The payee as the member typed it: a handle here, or handle@community.
+export function payeeOf(text) {
+  return text.trim();
+}
+
+export function offlineNotice() {
+  return h(
+    "section",
+    { class: "card" },
+    h("h1", { text: t("pay.title") }),
+    h("p", { class: "warning", text: t("offline.pay") }),
+  );
+}
+
+function payeeLabel(payee) {
+  if (!payee) return "";
+  if (payee.local) return t("pay.payee_here", { handle: payee.handle, community: app.community.name });
+  return t("pay.payee_there", { handle: payee.handle, community: payee.name || payee.short || payee.address });
+}
+
+export function render(params, ctx) {
+  if (!isOnline()) return offlineNotice();
   const to = h("input", {
     name: "to",
     autocomplete: "off",
     autocapitalize: "none",
     spellcheck: "false",
-    required: true,
+    enterkeyhint: "next",
     value: params.get("to") || "",
   });
   const amount = h("input", {
     name: "amount",
     inputmode: "decimal",
     autocomplete: "off",
-    required: true,
+    enterkeyhint: "next",
+    dir: "auto", // "-2.5" keeps its sign on the left in Arabic too
     value: params.get("amount") || "",
   });
-  const memo = h("input", { name: "memo", maxlength: "200", value: params.get("memo") || "" });
-  const message = h("p", { class: "error", role: "alert" });
-  const area = h("div");
+  const memo = h("input", { name: "memo", maxlength: "200", enterkeyhint: "go", value: params.get("memo") || "" });
+  const toField = checkedField(t("pay.to"), to, t("pay.to_hint"));
+  const amountField = checkedField(
+    t("pay.amount", { unit: unitName() }),
+    amount,
+    t("pay.available", { amount: money(app.me.available_to_spend) }),
+  );
+  const memoField = checkedField(t("pay.memo"), memo);
+  const pickerTitle = h("p", { class: "label", id: uid("picker"), text: t("pay.members") });
+  const picker = h("ul", { class: "picker", "aria-labelledby": pickerTitle.id });
+  const pickerBox = h("div", { class: "picker-box" }, pickerTitle, picker);
+
+  let verdict = null; // the node's answer for the current payee and amount
+  let asked = 0;
+  let timer = null;
+
+  const amountMinor = () => {
+    if (!amount.value.trim()) return { minor: null, code: null };
+    try {
+      return { minor: parseAmount(amount.value, app.community.scale), code: null };
+    } catch (error) {
+      if (!(error instanceof AmountError)) throw error;
+      return { minor: null, code: error.code };
+    }
+  };
+
+  // What can be said without asking the node: the format, and the room above the floor.
+  const checkAmountHere = () => {
+    const { minor, code } = amountMinor();
+    if (code) {
+      amountField.error(t(`error.${code}`, { scale: app.community.scale }));
+      return null;
+    }
+    if (minor !== null && minor > BigInt(app.me.available_to_spend_minor)) {
+      amountField.error(t("pay.too_much", { amount: money(app.me.available_to_spend) }));
+      return null;
+    }
+    amountField.clear();
+    return minor;
+  };
+
+  const checkPayeeHere = () => {
+    const payee = payeeOf(to.value);
+    if (!payee) {
+      toField.clear();
+      return null;
+    }
+    if (payee.includes("@")) {
+      if (!/^[A-Za-z0-9-]{1,32}@[A-Za-z0-9-]{1,64}$/.test(payee)) {
+        toField.error(t("error.invalid_address"));
+        return null;
+      }
+      return payee;
+    }
+    const handle = payee.toLowerCase();
+    if (!HANDLE.test(handle)) {
+      toField.error(t("error.invalid_handle"));
+      return null;
+    }
+    if (handle === app.me.handle) {
+      toField.error(t("error.pay_self"));
+      return null;
+    }
+    return handle;
+  };
+
+  // The node's verdict on the payee (and the amount, when one is typed). While the member
+  // is still typing a name that members' names begin with, an unknown name is no error yet.
+  const askNode = async (final = true) => {
+    const payee = checkPayeeHere();
+    const minor = checkAmountHere();
+    verdict = null;
+    if (!payee) return;
+    const ticket = ++asked;
+    const amountText = minor === null ? "" : toDecimal(minor, app.community.scale);
+    let answer;
+    try {
+      answer = await api("GET", `/api/payments/check${query({ to: payee, amount: amountText })}`);
+    } catch (error) {
+      if (ticket === asked) toField.error(errorText(error));
+      return;
+    }
+    if (ticket !== asked) return; // the member typed on meanwhile
+    verdict = { ...answer, to: payee, amount: amountText };
+    if (answer.ok) {
+      toField.ok(payeeLabel(answer.payee));
+      if (minor !== null) amountField.ok(t("pay.leaves", { amount: money(answer.available_after) }));
+      return;
+    }
+    const text = errorText({ code: answer.code, detail: answer.code });
+    if (answer.code === "unknown_account" && !final && !pickerBox.hidden) {
+      toField.clear();
+      return;
+    }
+    if (["below_floor", "above_ceiling"].includes(answer.code)) {
+      toField.ok(payeeLabel(answer.payee));
+      amountField.error(text);
+    } else {
+      toField.error(text);
+    }
+  };
+
+  const soon = () => {
+    clearTimeout(timer);
+    verdict = null;
+    timer = setTimeout(() => {
+      if (to.isConnected) askNode(false);
+    }, CHECK_DELAY_MS);
+  };
+
+  const fillPicker = async () => {
+    const text = to.value.trim().toLowerCase();
+    if (text.includes("@")) {
+      pickerBox.hidden = true;
+      return;
+    }
+    let members = [];
+    try {
+      ({ members } = await api("GET", `/api/members${query({ q: text })}`));
+    } catch {
+      members = []; // the list is a help only: the name can be typed
+    }
+    const exact = members.some((m) => m.handle === text);
+    const shown = exact ? [] : members.slice(0, PICKER_SIZE);
+    pickerBox.hidden = shown.length === 0;
+    clear(picker).append(
+      ...shown.map((m) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "pick",
+              // The visible words (name, "recent") are part of the name screen readers say.
+              "aria-label": [t("pay.pick", { handle: m.handle }), m.recent ? t("pay.recent") : ""].join(" ").trim(),
+              on: {
+                click: () => {
+                  to.value = m.handle;
+                  pickerBox.hidden = true;
+                  askNode();
+                  amount.focus();
+                },
+              },
+            },
+            h("span", { class: "avatar" }, icon("person")),
+            h("span", { class: "who", text: m.handle }),
+            m.recent ? " " : null,
+            m.recent ? h("span", { class: "tag", text: t("pay.recent") }) : null,
+          ),
+        ),
+      ),
+    );
+  };
+
+  let pickTimer = null;
+  to.addEventListener("input", () => {
+    soon();
+    clearTimeout(pickTimer);
+    pickTimer = setTimeout(fillPicker, 150);
+  });
+  amount.addEventListener("input", soon);
+  to.addEventListener("change", () => {
+    clearTimeout(timer);
+    askNode();
+  });
+
+  const continueButton = h("button", { type: "submit", class: "primary big", text: t("pay.review") });
   const form = h(
     "form",
     { novalidate: true },
-    field(t("pay.to"), to, t("pay.to_hint")),
-    memberList(to),
-    field(t("pay.amount", { unit: app.community.unit }), amount, t("pay.available", {
-      amount: money(app.me.available_to_spend),
-    })),
-    field(t("pay.memo"), memo),
-    message,
-    h("button", { type: "submit", class: "primary", text: t("pay.review") }),
+    toField.wrap,
+    pickerBox,
+    h("a", { class: "button scan-link", href: "#/scan" }, icon("scan"), h("span", { text: t("pay.scan") })),
+    amountField.wrap,
+    memoField.wrap,
+    continueButton,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    message.textContent = "";
-    let payee = to.value.trim();
-    const address = ADDRESS.exec(payee);
-    if (payee.includes("@") && !address) {
-      message.textContent = t("error.invalid_address");
+    clearTimeout(timer);
+    if (!payeeOf(to.value)) toField.error(t("pay.to_missing"));
+    if (!amount.value.trim()) amountField.error(t("pay.amount_missing"));
+    await askNode(); // the node's word on exactly what is typed now
+    if (!payeeOf(to.value)) toField.error(t("pay.to_missing"));
+    if (!amount.value.trim()) amountField.error(t("pay.amount_missing"));
+    if (toField.invalid) {
       to.focus();
       return;
     }
-    payee = address ? address[1].toLowerCase() : payee.toLowerCase();
-    if (!HANDLE.test(payee) || (!address && payee === app.me.handle)) {
-      message.textContent = t(payee === app.me.handle ? "error.pay_self" : "error.invalid_handle");
-      to.focus();
-      return;
-    }
-    let minor;
-    try {
-      minor = parseAmount(amount.value, app.community.scale);
-    } catch (error) {
-      if (!(error instanceof AmountError)) throw error;
-      message.textContent = t(`error.${error.code}`, { scale: app.community.scale });
+    if (amountField.invalid) {
       amount.focus();
       return;
     }
-    const back = () => {
-      form.hidden = false;
-      clear(area);
-      amount.focus();
-    };
-    try {
-      const target = address
-        ? await api("GET", `/api/resolve${query({ address: to.value.trim() })}`)
-        : null;
-      if (target && target.local && target.handle === app.me.handle) {
-        message.textContent = t("error.pay_self");
-        to.focus();
-        return;
-      }
-      const next = await api("GET", "/api/orders/next");
-      const order = {
-        communityId: next.community_id,
-        payer: app.me.handle,
-        payee,
-        amountMinor: minor,
-        nonce: next.nonce,
-        memo: memo.value,
-      };
-      form.hidden = true;
-      if (target && !target.local) {
-        const remote = { ...order, payeeCommunity: target.community_id, payeeHandle: payee };
-        clear(area).append(remoteConfirmStep(remote, target, back));
-      } else {
-        clear(area).append(confirmStep(order, back));
-      }
-      const heading = area.querySelector("h2");
-      heading.tabIndex = -1;
-      heading.focus();
-    } catch (error) {
-      message.textContent = errorText(error);
-    }
+    if (!verdict || !verdict.ok) return;
+    ctx.go(`#/pay/review${query({ to: verdict.to, amount: verdict.amount, memo: memo.value.trim() })}`);
   });
-  return h(
-    "section",
-    { class: "card" },
-    h("h1", { text: t("pay.title") }),
-    form,
-    area,
-  );
-}
 
-function confirmStep(order, back) {
-  const bytes = orderBytes(order);
-  const decimal = toDecimal(order.amountMinor, app.community.scale);
-  const row = (label, value) => [h("dt", { text: label }), h("dd", { text: value })];
-  const message = h("p", { class: "error", role: "alert" });
-  const result = h("div", { role: "status" });
-  const confirm = h("button", { type: "button", class: "primary", text: t("pay.confirm") });
-  const backButton = h("button", { type: "button", text: t("pay.back"), on: { click: back } });
-  confirm.addEventListener("click", async () => {
-    confirm.disabled = true;
-    backButton.disabled = true;
-    message.textContent = "";
-    try {
-      const signature = await sign(app.identity, DOMAIN_ORDER, bytes);
-      await api("POST", "/api/payments", { order: toHex(bytes), signature });
-      await refreshMe();
-      confirm.hidden = true;
-      backButton.hidden = true;
-      result.append(
-        h("p", { class: "success", text: t("pay.done", { amount: money(decimal), payee: order.payee }) }),
-        h("p", { text: t("pay.new_balance", { amount: money(app.me.balance) }) }),
-        h("a", { class: "button", href: "#/home", text: t("nav.home") }),
-      );
-    } catch (error) {
-      message.textContent = t("pay.refused", { reason: errorText(error) });
-      backButton.disabled = false;
-    }
-  });
-  return h(
-    "div",
-    { class: "confirm" },
-    h("h2", { text: t("pay.check_title") }),
-    h(
-      "dl",
-      { class: "figures" },
-      row(t("pay.from"), order.payer),
-      row(t("pay.to"), order.payee),
-      row(t("pay.amount", { unit: app.community.unit }), money(decimal)),
-      row(t("pay.memo"), order.memo || t("common.none")),
-      row(t("pay.nonce"), String(order.nonce)),
-    ),
-    h(
-      "details",
-      {},
-      h("summary", { text: t("pay.signed_bytes") }),
-      h("p", { class: "muted", text: t("pay.signed_bytes_hint") }),
-      h("code", { class: "hex", text: toHex(bytes) }),
-    ),
-    message,
-    h("div", { class: "actions" }, confirm, backButton),
-    result,
-  );
+  fillPicker();
+  if (to.value || amount.value) askNode();
+  return h("section", { class: "card" }, h("h1", { text: t("pay.title") }), form);
 }

@@ -1,21 +1,21 @@
 // Requesting a payment: a link and a QR code (made by the node as SVG) that open the
 // payer's wallet with payee, amount and memo filled in.
 
-import { app } from "../app.js";
-import { AmountError, parseAmount } from "../amounts.js";
+import { app, unitName } from "../app.js";
+import { AmountError, parseAmount, toDecimal } from "../amounts.js";
 import { clear, field, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { query } from "../api.js";
 
 export function render() {
-  const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off" });
+  const amount = h("input", { name: "amount", inputmode: "decimal", autocomplete: "off", dir: "auto" });
   const memo = h("input", { name: "memo", maxlength: "200" });
   const message = h("p", { class: "error", role: "alert" });
   const out = h("div", { class: "request-out" });
   const form = h(
     "form",
     { novalidate: true },
-    field(t("request.amount", { unit: app.community.unit }), amount, t("request.amount_hint")),
+    field(t("request.amount", { unit: unitName() }), amount, t("request.amount_hint")),
     field(t("pay.memo"), memo),
     message,
     h("button", { type: "submit", class: "primary", text: t("request.create") }),
@@ -23,10 +23,10 @@ export function render() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     message.textContent = "";
-    let text = amount.value.trim().replace(",", ".");
+    let text = amount.value.trim();
     if (text) {
       try {
-        parseAmount(text, app.community.scale);
+        text = toDecimal(parseAmount(text, app.community.scale), app.community.scale);
       } catch (error) {
         if (!(error instanceof AmountError)) throw error;
         message.textContent = t(`error.${error.code}`, { scale: app.community.scale });
