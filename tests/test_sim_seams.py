@@ -191,3 +191,48 @@ def test_a_community_made_on_a_given_clock_dates_its_genesis_by_it(tmp_path):
     assert c.ledger.last_timestamp_ms == 1_767_225_600_000
     assert [e.timestamp_ms for e in c.store.entries_at({0, 1}).values()] == [1_767_225_600_000] * 2
     c.close()
+
+
+async def test_neither_a_node_nor_an_audit_runs_without_signatures(tmp_path):
+    import pytest
+
+    from letsnode.audit.runner import audit_path
+    from letsnode.node.run import run_node
+
+    Community.create(
+        tmp_path / "c",
+        name="Village",
+        short="village",
+        unit="UNIT",
+        scale=2,
+        floor=-50,
+        ceiling=100,
+    ).close()
+    with crypto.unsigned():
+        assert not crypto.signing()
+        with pytest.raises(RuntimeError, match="never runs inside"):
+            await run_node(tmp_path / "c", "127.0.0.1:0")
+        with pytest.raises(RuntimeError, match="never runs inside"):
+            audit_path(tmp_path / "c")
+    assert crypto.signing()
+    assert audit_path(tmp_path / "c").ok
+
+
+def test_only_the_simulator_enters_unsigned():
+    """``crypto.unsigned()`` is entered by the simulator's runner and nowhere else in the
+    package: a node, the federation, the web and the CLI never switch signatures off."""
+    import ast
+    from pathlib import Path
+
+    def calls_unsigned(source: str) -> bool:
+        return any(
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "unsigned"
+            for node in ast.walk(ast.parse(source))
+        )
+
+    package = Path(crypto.__file__).parents[1]
+    users = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if calls_unsigned(p.read_text())
+    )
+    assert users == ["sim/runner.py"]

@@ -24,6 +24,7 @@ from letsnode.audit.pool import VerifyPool, audit_parallel, pool_for
 from letsnode.audit.report import AuditReport
 from letsnode.community.folder import DB_NAME, NODE_KEY, now_ms
 from letsnode.community.keystore import read_key
+from letsnode.core import crypto
 from letsnode.core.audit import AuditFault, AuditResult
 from letsnode.core.checkpoint import (
     Checkpoint,
@@ -293,6 +294,8 @@ def audit_path(
 
     Checkpoints live in data folders: for a log file both checkpoint flags are refused.
     """
+    if not crypto.signing():
+        raise RuntimeError("an audit never runs inside crypto.unsigned(): it is for simulations")
     if path.is_dir():
         return audit_folder(
             path,

@@ -77,7 +77,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "letsnode.cli.members:invite",
         "Invite codes: whoever has one joins at once, without waiting for a steward.",
     ),
-    "unit": ("letsnode.cli.units:unit", "Name the community's unit in each language of the wallet."),
+    "unit": (
+        "letsnode.cli.units:unit",
+        "Name the community's unit in each language of the wallet.",
+    ),
     "simulate": (
         "letsnode.cli.simulate:simulate",
         "Run a scenario of many communities on a virtual clock; write its figures and report.",

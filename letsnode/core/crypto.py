@@ -53,6 +53,12 @@ def unsigned() -> Iterator[None]:
         _SIGNING.reset(token)
 
 
+def signing() -> bool:
+    """False inside ``unsigned()``: what a running node and an audit check before they start,
+    so a ledger anyone keeps is never written or checked without signatures."""
+    return _SIGNING.get()
+
+
 def blake2b256(data: bytes) -> bytes:
     """BLAKE2b with a 32-byte digest, unkeyed (libsodium's crypto_generichash)."""
     return hashlib.blake2b(data, digest_size=HASH_BYTES).digest()

@@ -16,6 +16,7 @@ import trio
 
 from letsnode.audit.pool import PoolKind, VerifyPool
 from letsnode.community.folder import DB_NAME, Community, now_ms
+from letsnode.core import crypto
 from letsnode.federation.peers import Partners
 from letsnode.federation.service import Federation, FederationConfig
 from letsnode.http import HttpServerKind, split_host_port
@@ -50,6 +51,8 @@ async def run_node(
     HTTP: the node's own HTTP/1.1 server (``letsnode.http``, the default and the lighter)
     or Hypercorn."""
 
+    if not crypto.signing():
+        raise RuntimeError("a node never runs inside crypto.unsigned(): it is for simulations")
     if not (data / DB_NAME).exists():
         Community.open(data)  # raises the error that says how to create one
     async with hold_folder(data):
