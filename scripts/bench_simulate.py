@@ -131,17 +131,19 @@ def in_child(document: dict[str, Any], signatures: bool) -> dict[str, Any]:
     )
     done = subprocess.run(
         [sys.executable, "-c", code, json.dumps(document), "yes" if signatures else "no"],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True,
     )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"a benchmark run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def sweep_speedup() -> dict[str, Any]:
+def sweep_speedup(days: float) -> dict[str, Any]:
     from letsnode.sim.sweep import load_sweep, run_sweep
 
     text = (
         f'scenario = "{ROOT / "simulations" / "regional.toml"}"\nseeds = [1, 2]\n'
-        '[set]\ndays = 8\n[grid]\n"defaults.floor" = [-20, -50]\n'
+        f'[set]\ndays = {days}\n[grid]\n"defaults.floor" = [-20, -50]\n'
         '"topology.limit" = [100, 500]\n"clearing.period_days" = [0, 3]\n'
     )
     out: dict[str, Any] = {}
@@ -169,6 +171,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--skip-signed", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--sweep-days", type=float, default=8, help="days of each sweep run")
     args = parser.parse_args()
     result: dict[str, Any] = {"cores": os.cpu_count()}
     result["baseline"] = {k: round(v) for k, v in baseline().items()}
@@ -193,7 +196,7 @@ def main() -> None:
         )
     result["runs"] = runs
     if not args.skip_sweep:
-        result["sweep"] = sweep_speedup()
+        result["sweep"] = sweep_speedup(args.sweep_days)
         s = result["sweep"]
         print(f"sweep of {s['runs']} runs: {s['wall_s_1_workers']} s on 1 worker, "
               f"{s['wall_s_2_workers']} s on 2: {s['speedup']}x")  # fmt: skip

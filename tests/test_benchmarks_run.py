@@ -22,6 +22,9 @@ TOY = {
     "bench_federation.py": ["--samples", "3", "--seconds", "1", "--payers", "2", "--local", "20"],
     "bench_clearing.py": ["--sizes", "200"],
     "bench_wire.py": ["--rounds", "1", "--calls", "200"],
+    "bench_simulate.py": [
+        *["--payments", "400", "--communities", "6", "--members", "20", "--sweep-days", "0.1"],
+    ],
     "bench_http_pay.py": ["--orders", "40", "--payers", "2", "--repeat", "1", "--compare"],
 }
 

@@ -67,8 +67,10 @@ def simulate(
     signatures: bool,
     as_json: bool,
 ) -> None:
-    """Run SCENARIO.toml: every community a real letsnode node, trading for the days the
-    file says; write the figures, plots and report.html into --out."""
+    """Run a scenario of many communities on a virtual clock; write its figures and report.
+
+    Every community of SCENARIO.toml is a real letsnode node, trading for the days the file
+    says; summary.json, metrics.csv, the plots and report.html go into --out."""
     from letsnode.sim.parse import load_scenario
     from letsnode.sim.run_files import simulate_to
 
@@ -111,9 +113,10 @@ def simulate(
 def sweep(
     sweep_file: Path, out: Path, workers: int | None, scheduler: str | None, signatures: bool
 ) -> None:
-    """Run the scenario of SWEEP.toml at every point of its grid and for every seed, as
-    tasks on Dask (a local cluster, or --scheduler); plot each outcome against each
-    parameter."""
+    """Run a scenario over a grid of parameters and seeds on Dask; plot the outcomes.
+
+    SWEEP.toml names the scenario, its grid and seeds; each run is a task on Dask (a local
+    cluster of --workers, or --scheduler ADDRESS)."""
     if workers is not None and scheduler is not None:
         raise click.UsageError("give --workers (a local cluster) or --scheduler, not both")
     from letsnode.sim.sweep import load_sweep, run_sweep
