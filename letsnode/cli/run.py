@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import signal
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +13,9 @@ from letsnode.cli.common import Context, fail, pass_ctx
 from letsnode.core.errors import LetsError
 from letsnode.http import HTTP_SERVERS, HttpServerKind, split_host_port
 from letsnode.net.peerid import peer_id_from_community_id
+
+if TYPE_CHECKING:
+    import trio
 
 
 def _host_port(value: str) -> str:
@@ -86,6 +91,7 @@ def run(
 
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(stop_on_signal, nursery.cancel_scope)
             url = await nursery.start(
                 lambda task_status: run_node(
                     obj.data,
@@ -107,6 +113,7 @@ def run(
 
     try:
         trio.run(serve)
+        click.echo("stopped")
     except KeyboardInterrupt:
         click.echo("stopped")
     except (LetsError, OSError, BaseExceptionGroup) as error:
@@ -117,6 +124,20 @@ def run(
             click.echo("stopped")
         else:
             fail(cause)
+
+
+async def stop_on_signal(scope: trio.CancelScope) -> None:
+    """Stop the node cleanly on SIGINT (Ctrl-C) or SIGTERM (a service manager, ``kill``).
+
+    The handlers are installed here rather than inherited: a node started in the background
+    of a shell script inherits SIGINT ignored, and Python then never raises Ctrl-C's
+    KeyboardInterrupt, so such a node would not stop when asked."""
+    import trio
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
 
 
 def user_error(error: BaseException) -> LetsError | KeyboardInterrupt | None:
