@@ -119,6 +119,20 @@ async def open_line(a: FedNode, b: FedNode, out: int, in_: int) -> None:
     await adverts_settled([a, b])
 
 
+async def cut_then_heal(network: MemoryNetwork, n: dict[str, FedNode]) -> None:
+    """Over lines a – b – c: with b – c cut, a payment from a to c expires or is rejected
+    and, 20 s later, no node keeps a hold; healed, the same payment is fulfilled."""
+    network.partition(n["b"].id, n["c"].id)
+    outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["c"].id, "m-c", 5))
+    assert outcome.state in ("expired", "rejected")
+    await trio.sleep(20)
+    for x in "abc":
+        assert not n[x].community.ledger.holds, x
+    network.heal(n["b"].id, n["c"].id)
+    outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["c"].id, "m-c", 5))
+    assert outcome.state == "fulfilled"
+
+
 async def adverts_settled(nodes: list[FedNode], real_time: bool = False) -> None:
     """Wait until every node has every other's current advert."""
     with trio.fail_after(30):

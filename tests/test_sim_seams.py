@@ -18,7 +18,7 @@ from letsnode.federation.service import FederationConfig
 from letsnode.net.memory import MemoryNetwork, memory_addr
 from letsnode.node.facade import Node
 from letsnode.store.db import connect
-from tests.fed_harness import Restartable, adverts_settled, federation, open_line
+from tests.fed_harness import Restartable, adverts_settled, cut_then_heal, federation, open_line
 
 IDLE = FederationConfig(advert_interval_s=600.0, tick_s=0.2, idle_tick_s=3600.0)
 
@@ -85,15 +85,7 @@ async def test_an_idle_recovery_loop_rests_and_wakes_for_a_payment(tmp_path, aut
         await trio.sleep(3 * 3600)
         assert passes["b"] <= 4  # once an hour, not 54,000 times at tick_s
         # A cut link: the holds still go at their expiry, as with a pass every tick_s.
-        network.partition(n["b"].id, n["c"].id)
-        outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["c"].id, "m-c", 5))
-        assert outcome.state in ("expired", "rejected")
-        await trio.sleep(20)
-        for x in "abc":
-            assert not n[x].community.ledger.holds, x
-        network.heal(n["b"].id, n["c"].id)
-        outcome = await n["a"].federation.transfers.pay(*n["a"].order("m-a", n["c"].id, "m-c", 5))
-        assert outcome.state == "fulfilled"
+        await cut_then_heal(network, n)
 
 
 async def test_an_idle_node_killed_mid_transfer_still_resumes_from_its_log(

@@ -29,14 +29,8 @@ from letsnode.store.clearing_store import RoundRow
 
 # metrics.csv: failures by these reasons get a column each; the rest add up in "other".
 REASONS = ("below_floor", "above_ceiling", "no_route", "expired", "account_frozen", "node_down")
-COLUMNS = (
-    "day",
-    "community",
-    "members",
-    "payments",
-    "succeeded",
-    *(f"failed_{r}" for r in REASONS),
-    "failed_other",
+# Daily counts that add up over days to a run's total (summary.json sums ADDITIVE).
+_TRADE = (
     "local_payments",
     "local_succeeded",
     "cross_payments",
@@ -49,6 +43,18 @@ COLUMNS = (
     "benefits_refused",
     "joined",
     "left",
+)
+_TRAFFIC = ("cleared", "messages_sent", "bytes_sent")
+ADDITIVE = ("payments", "succeeded", *_TRADE, *_TRAFFIC)
+COLUMNS = (
+    "day",
+    "community",
+    "members",
+    "payments",
+    "succeeded",
+    *(f"failed_{r}" for r in REASONS),
+    "failed_other",
+    *_TRADE,
     "latency_mean_s",
     "gini",
     "at_floor_share",
@@ -56,9 +62,7 @@ COLUMNS = (
     "net_position",
     "line_debt",
     "line_utilisation",
-    "cleared",
-    "messages_sent",
-    "bytes_sent",
+    *_TRAFFIC,
     "node_up",
 )
 

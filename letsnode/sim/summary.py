@@ -14,7 +14,7 @@ from typing import Any
 from letsnode.core.amounts import format_amount
 from letsnode.core.wire.clearing import Proposal
 from letsnode.sim import stats, validation
-from letsnode.sim.metrics import COLUMNS
+from letsnode.sim.metrics import ADDITIVE, COLUMNS
 from letsnode.sim.runner import T0_MS, RunData
 from letsnode.sim.validation import Check
 
@@ -60,28 +60,7 @@ def build_summary(data: RunData) -> dict[str, Any]:
     communities: list[dict[str, Any]] = []
     for c, sim in zip(s.communities, data.nodes, strict=True):
         rows = per[c.short]
-        total = {
-            name: sum(r[col[name]] for r in rows)
-            for name in (
-                "payments",
-                "succeeded",
-                "local_payments",
-                "local_succeeded",
-                "cross_payments",
-                "cross_succeeded",
-                "volume_local",
-                "volume_cross_out",
-                "volume_cross_in",
-                "benefits",
-                "benefits_volume",
-                "benefits_refused",
-                "joined",
-                "left",
-                "cleared",
-                "messages_sent",
-                "bytes_sent",
-            )
-        }
+        total = {name: sum(r[col[name]] for r in rows) for name in ADDITIVE}
         last = rows[-1]
         mine = data.payments.failures_of[len(communities)]
         failures.update(mine)
