@@ -22,7 +22,7 @@ import trio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from letsnode.core.crypto import DOMAIN_JOIN, DOMAIN_SESSION, KEY_BYTES, SIGNATURE_BYTES
 from letsnode.core.errors import LetsError, Unauthenticated
@@ -38,6 +38,7 @@ from letsnode.web.common import (
     ok,
     session_token,
     text_field,
+    until_disconnect,
 )
 from letsnode.web.port import SESSION_SECONDS, NodePort, Principal
 from letsnode.web.wallet import KEEPALIVE_SECONDS
@@ -176,19 +177,13 @@ class JoinStream:
             }
         )
         events = self.node.events
-        async with events.subscribe(self.found.handle) as rx, trio.open_nursery() as nursery:
+        async with events.subscribe(self.found.handle) as rx:
 
-            async def watch_disconnect() -> None:
-                message: Message = {"type": ""}
-                while message["type"] != "http.disconnect":
-                    message = await receive()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch_disconnect)
-            with contextlib.suppress(OSError):  # the client went away mid-send
+            async def stream() -> None:
                 await self._pump(rx, send)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-            nursery.cancel_scope.cancel()
+
+            await until_disconnect(receive, stream)
 
     def _event(self, status: str) -> bytes:
         data = {"status": status, "handle": self.found.handle}

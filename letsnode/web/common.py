@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Message, Receive
 
 from letsnode.core.errors import Forbidden, InvalidInput, LedgerRefusal, LetsError, Unauthenticated
 from letsnode.web.port import NodePort, Principal
@@ -178,3 +182,20 @@ _encode = json.JSONEncoder(
 
 def ok(value: Any, status: int = 200) -> JSONResponse:
     return _JSONResponse(value, status_code=status)
+
+
+async def until_disconnect(receive: Receive, stream: Callable[[], Awaitable[None]]) -> None:
+    """Run ``stream`` (a long response's sending) until it ends or the client disconnects,
+    whichever comes first; a client gone mid-send (``OSError``) just ends it."""
+    async with trio.open_nursery() as nursery:
+
+        async def watch_disconnect() -> None:
+            message: Message = {"type": ""}
+            while message["type"] != "http.disconnect":
+                message = await receive()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(watch_disconnect)
+        with contextlib.suppress(OSError):
+            await stream()
+        nursery.cancel_scope.cancel()

@@ -17,7 +17,7 @@ import trio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from letsnode.core.amounts import format_amount, parse_amount
 from letsnode.core.crypto import SIGNATURE_BYTES
@@ -37,6 +37,7 @@ from letsnode.web.common import (
     node_of,
     ok,
     text_field,
+    until_disconnect,
 )
 from letsnode.web.i18n import LANGUAGES
 from letsnode.web.port import EventSource, NodePort, Principal
@@ -324,18 +325,8 @@ class EventStream:
             }
         )
         listen_to = None if self.principal.steward else self.principal.handle
-        async with self.events.subscribe(listen_to) as rx, trio.open_nursery() as nursery:
-
-            async def watch_disconnect() -> None:
-                message: Message = {"type": ""}
-                while message["type"] != "http.disconnect":
-                    message = await receive()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch_disconnect)
-            with contextlib.suppress(OSError):  # the client went away mid-send
-                await self._pump(rx, send)
-            nursery.cancel_scope.cancel()
+        async with self.events.subscribe(listen_to) as rx:
+            await until_disconnect(receive, lambda: self._pump(rx, send))
 
     async def _pump(self, rx: trio.MemoryReceiveChannel[dict[str, Any]], send: Send) -> None:
         await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
